@@ -1,0 +1,3 @@
+"""GitOps reconciler for industrial edge devices."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,395 @@
+"""YAML -> plain data with a position for every key and value, then -> spec models.
+
+We compose YAML nodes ourselves (ruamel.yaml's C parser when present) instead of using a
+round-trip loader: it is several times faster, and owning the node walk lets us reject
+duplicate keys, alias bombs and unsupported tags with the exact line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from reconciler.spec.device import DeviceSpec
+
+Loc = tuple[str | int, ...]
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+_TAG = "tag:yaml.org,2002:"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located problem: printed as `FILE:LINE:COL: dotted.path: message`."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        what = f"{self.path}: {self.message}" if self.path else self.message
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{what}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+class SpecError(Exception):
+    """Raised with every problem found; nothing downstream runs on invalid input."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Pos:
+    """1-based line/column of a key (where the mapping entry starts) and of its value."""
+
+    key_line: int
+    key_col: int
+    line: int
+    col: int
+
+
+@dataclass
+class YamlDocument:
+    """Plain data (dict/list/scalars) plus the position of every node by its path."""
+
+    file: str
+    data: Any
+    positions: dict[Loc, Pos] = field(default_factory=dict)
+
+    def position(self, loc: Loc, *, at_key: bool = False) -> tuple[int, int]:
+        """Best position for `loc`: the node itself, else its nearest existing ancestor."""
+        for end in range(len(loc), -1, -1):
+            pos = self.positions.get(loc[:end])
+            if pos is not None:
+                if at_key or end < len(loc):
+                    return pos.key_line, pos.key_col
+                return pos.line, pos.col
+        return 1, 1
+
+    def problem(self, loc: Loc, message: str, *, at_key: bool = False, **kw: Any) -> Problem:
+        line, col = self.position(loc, at_key=at_key)
+        return Problem(self.file, line, col, dotted(loc), message, **kw)
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _yaml_error_problem(file: str, exc: Exception) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    message = f"{context}, {problem}" if context and problem else str(problem)
+    message = message.replace("\t", "\\t")
+    if "'\\t'" in message or "\\t" in message:
+        message = "tab character: YAML indentation must use spaces (" + message + ")"
+    if mark is None:
+        return Problem(file, 1, 1, "", f"invalid YAML: {message}")
+    return Problem(file, mark.line + 1, mark.column + 1, "", f"invalid YAML: {message}")
+
+
+def _compose(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    try:
+        yaml = YAML(typ="safe", pure=False)
+    except Exception:  # pragma: no cover - no C extension on this platform
+        yaml = YAML(typ="safe", pure=True)
+    yaml.allow_duplicate_keys = True  # we detect them ourselves, with a location
+    stream = io.StringIO(text)
+    nodes = list(yaml.compose_all(stream))
+    return nodes
+
+
+class _Builder:
+    """Turns composed nodes into plain Python data while recording positions."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.positions: dict[Loc, Pos] = {}
+        self.count = 0
+
+    def fail(self, node: Any, message: str, loc: Loc) -> SpecError:
+        m = node.start_mark
+        return SpecError([Problem(self.file, m.line + 1, m.column + 1, dotted(loc), message)])
+
+    def build(self, node: Any, loc: Loc, key_mark: Any, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(
+                node, f"document expands to more than {MAX_NODES} nodes (alias bomb?)", loc
+            )
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", loc)
+        km = key_mark or node.start_mark
+        self.positions[loc] = Pos(
+            km.line + 1, km.column + 1, node.start_mark.line + 1, node.start_mark.column + 1
+        )
+        kind = node.id
+        if kind == "scalar":
+            return self.scalar(node, loc)
+        if kind == "sequence":
+            return [
+                self.build(child, (*loc, i), None, depth + 1) for i, child in enumerate(node.value)
+            ]
+        if kind == "mapping":
+            return self.mapping(node, loc, depth)
+        raise self.fail(node, f"unsupported YAML node {kind!r}", loc)
+
+    def mapping(self, node: Any, loc: Loc, depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        explicit: set[Any] = set()
+        merges: list[Any] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                merges.append(value_node)
+                continue
+            if key_node.id != "scalar":
+                raise self.fail(key_node, "mapping keys must be plain scalars", loc)
+            key = self.scalar(key_node, loc)
+            if isinstance(key, float | bool) or key is None:
+                key = key_node.value
+            if key in explicit:
+                raise self.fail(key_node, f"duplicate key {key!r}", (*loc, key))
+            explicit.add(key)
+            out[key] = self.build(value_node, (*loc, key), key_node.start_mark, depth + 1)
+        for merge in merges:
+            sources = merge.value if merge.id == "sequence" else [merge]
+            for src in sources:
+                if src.id != "mapping":
+                    raise self.fail(src, "a merge key (<<) needs a mapping", loc)
+                for key_node, value_node in src.value:
+                    key = self.scalar(key_node, loc)
+                    if key not in out:
+                        out[key] = self.build(
+                            value_node, (*loc, key), key_node.start_mark, depth + 1
+                        )
+        return out
+
+    def scalar(self, node: Any, loc: Loc) -> Any:
+        tag: str = node.tag or ""
+        value: str = node.value
+        if not tag.startswith(_TAG):
+            raise self.fail(node, f"unsupported YAML tag {tag!r}", loc)
+        kind = tag[len(_TAG) :]
+        if kind == "str" or kind == "timestamp" or kind == "binary":
+            return value
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return value.lower() in ("true", "yes", "on", "y")
+        if kind == "int":
+            text = value.replace("_", "")
+            try:
+                if text.lower().startswith(("0x", "-0x", "+0x")):
+                    return int(text, 16)
+                if text.lower().startswith(("0o", "-0o", "+0o")):
+                    return int(text, 8)
+                return int(text)
+            except ValueError:
+                return value
+        if kind == "float":
+            text = value.replace("_", "").lower()
+            if text in (".inf", "+.inf"):
+                return float("inf")
+            if text == "-.inf":
+                return float("-inf")
+            if text == ".nan":
+                return float("nan")
+            try:
+                return float(text)
+            except ValueError:
+                return value
+        raise self.fail(node, f"unsupported YAML tag {tag!r}", loc)
+
+
+def decode(raw: bytes, file: str) -> str:
+    """UTF-8 strictly, with the position of the first bad byte."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(
+            [Problem(file, 1, 1, "", f"file is larger than {MAX_FILE_BYTES // 1024} KiB")]
+        )
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise SpecError([Problem(file, line, 1, "", "binary file (NUL byte), expected YAML")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise SpecError(
+            [Problem(file, line, col, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def parse_documents(text: str, file: str) -> list[YamlDocument]:
+    """All documents of a YAML stream; raises SpecError with one located problem."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        nodes = _compose(text)
+    except YAMLError as exc:
+        raise SpecError([_yaml_error_problem(file, exc)]) from None
+    docs = []
+    for node in nodes:
+        builder = _Builder(file)
+        data = builder.build(node, (), None, 0)
+        docs.append(YamlDocument(file, data, builder.positions))
+    return docs
+
+
+def parse_document(text: str, file: str) -> YamlDocument:
+    """Exactly one mapping document."""
+    docs = [d for d in parse_documents(text, file) if d.data is not None]
+    if not docs:
+        raise SpecError([Problem(file, 1, 1, "", "file is empty: expected a YAML mapping")])
+    if len(docs) > 1:
+        line = docs[1].positions[()].line
+        raise SpecError(
+            [Problem(file, line, 1, "", "expected one YAML document, found several (---)")]
+        )
+    doc = docs[0]
+    if not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else "a scalar"
+        raise SpecError([doc.problem((), f"expected a mapping at top level, found {kind}")])
+    return doc
+
+
+def read_document(path: str | Path, display: str | None = None) -> YamlDocument:
+    name = display if display is not None else str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise SpecError([Problem(name, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
+    return parse_document(decode(raw, name), name)
+
+
+# --- pydantic errors -> located problems -------------------------------------------------
+
+
+def _data_loc(data: Any, loc: Sequence[str | int]) -> Loc:
+    """Keep the loc elements that name real data; drop pydantic's union/validator tags."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            key: Any = part
+            if key not in node and isinstance(part, str) and part.isdigit():
+                key = int(part)
+            if key in node:
+                out.append(key)
+                node = node[key]
+                continue
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+            continue
+        elif isinstance(part, str) and (part.startswith(("function-", "tagged-")) or "[" in part):
+            continue
+        # A key that is not in the data (missing or unknown field): keep it and stop.
+        if isinstance(node, dict):
+            out.append(part)
+        break
+    return tuple(out)
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def validation_problems(
+    exc: ValidationError, doc: YamlDocument, model: type[BaseModel], base: Loc = ()
+) -> list[Problem]:
+    """Map every pydantic error to the YAML position of the key or value it is about."""
+    from reconciler.spec.introspect import field_names_at
+
+    problems: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc = _data_loc(_get(doc.data, base), err["loc"])
+        full = (*base, *loc)
+        etype = err["type"]
+        if etype == "extra_forbidden":
+            allowed = field_names_at(model, loc[:-1])
+            name = str(loc[-1]) if loc else ""
+            msg = f"unknown field {name!r}"
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+            if close:
+                msg += f"; did you mean {close[0]!r}?"
+            elif allowed:
+                msg += f" (allowed: {', '.join(sorted(allowed))})"
+            problems.append(doc.problem(full, msg, at_key=True))
+        elif etype == "missing":
+            problems.append(doc.problem(full, "required field is missing", at_key=True))
+        else:
+            problems.append(doc.problem(full, _message(err)))
+    return problems
+
+
+def _get(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        data = data[part]
+    return data
+
+
+def iter_yaml_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files as given, directories recursively (*.yaml, *.yml), sorted for stable output."""
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = [*path.rglob("*.yaml"), *path.rglob("*.yml")]
+            yield from sorted(f for f in found if f.is_file())
+        else:
+            yield path
+
+
+def validate_device_document(doc: YamlDocument) -> tuple[DeviceSpec | None, list[Problem]]:
+    """Schema validation, then capability checks against the model's hardware profile."""
+    from pydantic import ValidationError
+
+    from reconciler.spec.capabilities import capability_problems
+    from reconciler.spec.device import DeviceSpec
+
+    try:
+        spec = DeviceSpec.model_validate(doc.data)
+    except ValidationError as exc:
+        return None, validation_problems(exc, doc, DeviceSpec)
+    problems = [doc.problem(loc, msg) for loc, msg in capability_problems(spec)]
+    return (spec if not problems else None), problems
+
+
+def load_device(path: str | Path) -> DeviceSpec:
+    """Read and validate one Device file; raise SpecError with every problem."""
+    doc = read_document(path)
+    spec, problems = validate_device_document(doc)
+    if spec is None:
+        raise SpecError(problems)
+    return spec

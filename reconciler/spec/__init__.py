@@ -1,0 +1,1 @@
+"""Desired-state models: one module per area, `DeviceSpec` (device.py) is the root document."""

@@ -1,0 +1,9 @@
+"""PLACEHOLDER: being written."""
+
+from __future__ import annotations
+
+from reconciler.spec.base import SpecModel
+
+
+class AccessSpec(SpecModel):
+    pass

@@ -1,0 +1,105 @@
+"""Shared model base and field types. YAML keys are camelCase; Python attributes snake_case."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class SpecModel(BaseModel):
+    """Strict: unknown keys are errors; only camelCase aliases are accepted in YAML."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+        use_attribute_docstrings=True,
+        strict=False,
+    )
+
+
+class SecretRef(SpecModel):
+    """A secret resolved on the device (secrets dir or environment), never stored in Git."""
+
+    secret_ref: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _hostname(value: str) -> str:
+    """RFC 1123 host name: labels of 1..63 letters, digits, hyphens; no edge hyphens."""
+    if len(value) > 253:
+        raise ValueError("host name longer than 253 characters")
+    for label in value.split("."):
+        if not _HOST_LABEL.match(label):
+            raise ValueError(
+                f"invalid host name label {label!r}: use 1-63 letters, digits or '-', "
+                "not starting or ending with '-'"
+            )
+    return value
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+
+
+def _ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+
+
+def _interface_cidr(value: str) -> str:
+    """An address with its prefix length, e.g. 10.0.7.20/24 (host bits allowed)."""
+    if "/" not in value:
+        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/24")
+    try:
+        return str(ipaddress.ip_interface(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an address with prefix length") from None
+
+
+def _network(value: str) -> str:
+    """A network or single address (10.0.0.0/8, 192.168.1.5); host bits must be zero."""
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a network: {exc}") from None
+
+
+def _host_or_ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return _hostname(value)
+
+
+def _cron(value: str) -> str:
+    """Five-field cron expression, checked by croniter (imported only when one is present)."""
+    from croniter import croniter
+
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise ValueError(f"{value!r} is not a valid 5-field cron expression")
+    return value
+
+
+Hostname = Annotated[str, AfterValidator(_hostname)]
+HostOrIp = Annotated[str, AfterValidator(_host_or_ip)]
+IPv4 = Annotated[str, AfterValidator(_ipv4)]
+IPAddress = Annotated[str, AfterValidator(_ip)]
+InterfaceAddress = Annotated[str, AfterValidator(_interface_cidr)]
+Network = Annotated[str, AfterValidator(_network)]
+Cron = Annotated[str, AfterValidator(_cron)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]

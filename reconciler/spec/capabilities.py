@@ -1,0 +1,58 @@
+"""Checks that need the hardware profile or the whole document, located by YAML path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from reconciler.loader import Loc
+from reconciler.profiles import HardwareProfile, get_profile
+from reconciler.spec import gpio, io, leds, modbus, network, serial, watchdog
+from reconciler.spec.device import DeviceSpec
+
+
+def duplicate_names(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """Lists of named items must not repeat a name (they are merged and diffed by name)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from duplicate_names(value, (*loc, key))
+    elif isinstance(data, list):
+        seen: set[Any] = set()
+        for i, item in enumerate(data):
+            if isinstance(item, dict) and "name" in item:
+                if item["name"] in seen:
+                    yield (*loc, i, "name"), f"duplicate name {item['name']!r}"
+                seen.add(item["name"])
+            yield from duplicate_names(item, (*loc, i))
+
+
+def _area_problems(spec: DeviceSpec, profile: HardwareProfile) -> Iterator[tuple[Loc, str]]:
+    s = spec.spec
+    checks: list[tuple[str, Any, Any]] = [
+        ("network", s.network, network.capability_problems),
+        ("watchdog", s.watchdog, watchdog.capability_problems),
+        ("gpio", s.gpio, gpio.capability_problems),
+        ("leds", s.leds, leds.capability_problems),
+        ("io", s.io, io.capability_problems),
+        ("serial", s.serial, serial.capability_problems),
+        ("modbus", s.modbus, modbus.capability_problems),
+    ]
+    for area, value, check in checks:
+        if value is not None:
+            for loc, message in check(value, profile):
+                yield ("spec", area, *loc), message
+    if s.brightness is not None:
+        if profile.brightness is None:
+            yield ("spec", "brightness"), f"model {profile.model} has no adjustable brightness"
+        elif not profile.brightness[0] <= s.brightness <= profile.brightness[1]:
+            lo, hi = profile.brightness
+            yield ("spec", "brightness"), f"{s.brightness} is outside {profile.model}'s range {lo}..{hi}"
+
+
+def capability_problems(spec: DeviceSpec) -> list[tuple[Loc, str]]:
+    """Everything wrong with `spec` that the schema alone cannot see."""
+    profile = get_profile(spec.metadata.model)
+    data = spec.model_dump(exclude_unset=True, by_alias=True)
+    problems = list(duplicate_names(data))
+    problems.extend(_area_problems(spec, profile))
+    return problems

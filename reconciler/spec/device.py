@@ -1,0 +1,87 @@
+"""The root document: apiVersion/kind/metadata/spec, with one field per area."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from reconciler.spec.access import AccessSpec
+from reconciler.spec.base import SpecModel
+from reconciler.spec.cloud import CloudSpec
+from reconciler.spec.firewall import FirewallSpec
+from reconciler.spec.gpio import GpioSpec
+from reconciler.spec.io import IoSpec
+from reconciler.spec.leds import LedState
+from reconciler.spec.modbus import ModbusSpec
+from reconciler.spec.network import NetworkSpec
+from reconciler.spec.serial import SerialSpec
+from reconciler.spec.services import ServiceState
+from reconciler.spec.system import SystemSpec
+from reconciler.spec.update import UpdateSpec
+from reconciler.spec.watchdog import WatchdogSpec
+
+API_VERSION = "reconciler/v1"
+
+LABEL_KEY = r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
+LABEL_VALUE = r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$"
+DEVICE_NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+class Metadata(SpecModel):
+    name: str = Field(pattern=DEVICE_NAME)
+    """Device name: lower-case letters, digits and '-', 1..63 characters (a DNS label)."""
+    model: str
+    """Hardware model; selects the hardware profile (see `reconcile validate --help`)."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels that fleet groups select on (site, role, ...)."""
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        from reconciler.profiles import PROFILES
+
+        if value not in PROFILES:
+            raise ValueError(f"unknown model {value!r}; known models: {', '.join(sorted(PROFILES))}")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _label_syntax(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for key, val in value.items():
+            if not re.match(LABEL_KEY, str(key)):
+                raise ValueError(f"invalid label key {key!r}")
+            if not isinstance(val, str) or not re.match(LABEL_VALUE, val):
+                raise ValueError(f"invalid value {val!r} for label {key!r}")
+        return value
+
+
+class Spec(SpecModel):
+    """Desired state by area. Only what is written is managed."""
+
+    system: SystemSpec | None = None
+    network: NetworkSpec | None = None
+    firewall: FirewallSpec | None = None
+    access: AccessSpec | None = None
+    watchdog: WatchdogSpec | None = None
+    gpio: GpioSpec | None = None
+    leds: dict[int, LedState] | None = None
+    """LED states by index (platform portal: /platform/api/perif/led)."""
+    brightness: int | None = Field(default=None, ge=0, le=255)
+    """Display brightness; the model's profile bounds it (UNO-2484G: 0..9)."""
+    io: IoSpec | None = None
+    serial: SerialSpec | None = None
+    modbus: ModbusSpec | None = None
+    cloud: CloudSpec | None = None
+    update: UpdateSpec | None = None
+    services: dict[str, ServiceState] | None = None
+    """Host services by name: running or stopped."""
+
+
+class DeviceSpec(SpecModel):
+    api_version: Literal["reconciler/v1"]
+    kind: Literal["Device"]
+    metadata: Metadata
+    spec: Spec = Field(default_factory=Spec)

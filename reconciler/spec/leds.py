@@ -1,0 +1,20 @@
+"""User LEDs by index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from reconciler.loader import Loc
+from reconciler.profiles import HardwareProfile
+
+LedState = Literal["on", "off"]
+
+
+def capability_problems(
+    spec: dict[int, LedState], profile: HardwareProfile
+) -> Iterator[tuple[Loc, str]]:
+    for index in spec:
+        if not 0 <= index < profile.leds:
+            have = f"LEDs 0..{profile.leds - 1}" if profile.leds else "no user LEDs"
+            yield (index,), f"{profile.model} has {have}"
