@@ -1,0 +1,1 @@
+"""Backends: each observes the device and executes changes; they never decide."""

@@ -1,0 +1,1 @@
+"""The simulated device, kept in the state directory: the default backend."""

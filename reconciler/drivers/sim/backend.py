@@ -1,0 +1,187 @@
+"""The simulated device: its state is a JSON document in the state directory.
+
+The document has the same shape as the spec (the observed state), created from the
+model's factory defaults on first use and written atomically on every change. Secrets are
+kept only as fingerprints, passwords only as crypt hashes. Faults can be injected per area
+to test failure handling: `once`, `always`, or `ignore` (report success, change nothing).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.drivers.sim import rules
+from reconciler.drivers.sim.factory import factory_state
+from reconciler.engine.change import Change, Item, is_secret_ref
+from reconciler.engine.credentials import fingerprint, hash_password
+from reconciler.engine.document import remove, set_value
+from reconciler.engine.planner import SecretLookup
+from reconciler.errors import DeviceError, OperationError
+from reconciler.fsutil import atomic_write
+from reconciler.profiles import HardwareProfile, get_profile
+
+FAULT_MODES = ("once", "always", "ignore")
+
+
+def materialize(value: Any, secrets: SecretLookup, in_users: bool = False) -> Any:
+    """What the device stores for a spec value: fingerprints for secrets, hashes for
+    account passwords (`password` -> `passwordHash`)."""
+    if is_secret_ref(value):
+        return fingerprint(secrets(value["secretRef"]))
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if in_users and key == "password" and is_secret_ref(item):
+                out["passwordHash"] = hash_password(secrets(item["secretRef"]))
+            else:
+                out[key] = materialize(item, secrets, in_users)
+        return out
+    if isinstance(value, list):
+        return [materialize(v, secrets, in_users) for v in value]
+    return value
+
+
+def _in_users(change: Change) -> bool:
+    return "users" in change.path and any(isinstance(p, Item) for p in change.path)
+
+
+class SimAreaDriver:
+    """One area of the simulated device."""
+
+    def __init__(self, backend: SimBackend, area: str) -> None:
+        self.backend = backend
+        self.area = area
+
+    def observe(self) -> Any:
+        return copy.deepcopy(self.backend.state.get(self.area))
+
+    def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
+        fault = self.backend.take_fault(self.area)
+        if fault in ("once", "always"):
+            raise DeviceError(f"injected fault: the simulated device failed to apply {self.area}")
+        new = copy.deepcopy(self.backend.state)
+        for change in changes:
+            users = _in_users(change)
+            if change.op == "remove":
+                remove(new, change.path)
+            elif users and change.path[-1] == "password":
+                set_value(
+                    new,
+                    (*change.path[:-1], "passwordHash"),
+                    hash_password(secrets(change.after["secretRef"])),
+                )
+            else:
+                set_value(new, change.path, materialize(change.after, secrets, users))
+        check = rules.CHECKS.get(self.area)
+        if check is not None:
+            check(new.get(self.area), changes, self.backend.profile)
+        if fault == "ignore":
+            return
+        self.backend.state = new
+        self.backend.save()
+
+
+class SimBackend:
+    name = "sim"
+
+    def __init__(self, root: Path, profile: HardwareProfile, state: dict[str, Any]) -> None:
+        self.root = root
+        self.profile = profile
+        self.state = state
+
+    @property
+    def device_file(self) -> Path:
+        return self.root / "device.json"
+
+    @property
+    def faults_file(self) -> Path:
+        return self.root / "faults.json"
+
+    @classmethod
+    def open(cls, state_dir: Path, model: str | None) -> SimBackend:
+        """The sim device in `state_dir`, created from `model`'s defaults if new."""
+        root = state_dir / "sim"
+        path = root / "device.json"
+        if path.exists():
+            try:
+                saved = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise OperationError(f"cannot read the simulated device {path}: {exc}") from None
+            if model and saved["model"] != model:
+                raise OperationError(
+                    f"{state_dir} holds a simulated {saved['model']}, but the spec is for a "
+                    f"{model}; use another --state-dir or `reconcile sim reset`"
+                )
+            return cls(root, get_profile(saved["model"]), saved["state"])
+        if not model:
+            raise OperationError(
+                f"no simulated device in {state_dir} yet: say which model (--model, or a spec)"
+            )
+        backend = cls(root, get_profile(model), factory_state(get_profile(model)))
+        backend.save()
+        return backend
+
+    def save(self) -> None:
+        data = json.dumps({"model": self.profile.model, "state": self.state}, indent=1)
+        atomic_write(self.device_file, data.encode(), mode=0o600)
+
+    def driver(self, area: str) -> SimAreaDriver:
+        return SimAreaDriver(self, area)
+
+    def observe(self) -> dict[str, Any]:
+        """The configuration areas, as the planner compares them."""
+        return copy.deepcopy(self.state)
+
+    def observe_all(self) -> dict[str, Any]:
+        """Configuration plus read-only telemetry (for `observe`, tags and the API)."""
+        from reconciler.drivers.sim import telemetry
+
+        out = self.observe()
+        out["system"].update(telemetry.system_usage())
+        out["hwmon"] = telemetry.hwmon(self.profile)
+        out["host"] = {**telemetry.host_facts(self.profile), "hostname": out["system"]["hostname"]}
+        out["disks"] = telemetry.disks()
+        return out
+
+    # -- test and demo hooks -------------------------------------------------------
+
+    def set_out_of_band(self, dotted: str, value: Any) -> None:
+        """Drift: change the device behind the reconciler's back."""
+        path = tuple(dotted.split("."))
+        if path[0] not in self.state:
+            raise OperationError(f"the simulated device has no area {path[0]!r}")
+        set_value(self.state, path, value)
+        self.save()
+
+    def inject_fault(self, area: str, mode: str) -> None:
+        faults = self._faults()
+        if mode == "clear":
+            faults.pop(area, None)
+        elif mode in FAULT_MODES:
+            faults[area] = mode
+        else:
+            raise OperationError(f"unknown fault mode {mode!r}")
+        atomic_write(self.faults_file, json.dumps(faults).encode())
+
+    def take_fault(self, area: str) -> str | None:
+        faults = self._faults()
+        mode = faults.get(area)
+        if mode == "once":
+            del faults[area]
+            atomic_write(self.faults_file, json.dumps(faults).encode())
+        return mode
+
+    def _faults(self) -> dict[str, str]:
+        try:
+            return dict(json.loads(self.faults_file.read_text()))
+        except FileNotFoundError:
+            return {}
+
+    def reset(self) -> None:
+        self.state = factory_state(self.profile)
+        self.save()
+        self.faults_file.unlink(missing_ok=True)

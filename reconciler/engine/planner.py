@@ -1,0 +1,198 @@
+"""Desired x observed -> Plan. Pure: no I/O but the secret lookups it is handed.
+
+Rules: only what the spec writes is compared. Maps are compared key by key. Lists of maps
+that all have a `name` are collections keyed by name: a missing item is one `add`, a present
+one is compared field by field, and an item gone from the spec is removed only when its area
+says `prune: true` and the inventory says the reconciler created it. Other lists and scalars
+are compared as whole values. Secret references are compared by fingerprint (device-held
+secrets) or by crypt hash (account passwords); their values never enter a Change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from reconciler.engine.change import (
+    SECRET_FIELDS,
+    Change,
+    Item,
+    Path,
+    Plan,
+    dotted_path,
+    is_secret_ref,
+)
+from reconciler.engine.credentials import fingerprint, verify_password
+from reconciler.engine.document import MISSING, json_pointer
+from reconciler.engine.risk import classify
+
+SecretLookup = Callable[[str], str]
+"""Returns a secret's value by name; raises reconciler.secrets.SecretNotFound."""
+
+Inventory = Collection[tuple[str, str]]
+"""(collection dotted path, item name) pairs the reconciler created."""
+
+PRUNE_KEY = "prune"
+"""Area-level flag: remove items the reconciler created that are gone from the spec."""
+
+
+def is_named_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in value)
+    )
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    numbers = (int, float)
+    return (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+        and a == b
+    )
+
+
+class _Planner:
+    def __init__(self, secrets: SecretLookup, inventory: Inventory) -> None:
+        self.secrets = secrets
+        self.inventory = inventory
+        self.changes: list[Change] = []
+
+    # -- comparison ------------------------------------------------------------------
+
+    def secret_matches(self, ref: Mapping[str, Any], have: Any) -> bool:
+        return bool(have == fingerprint(self.secrets(str(ref["secretRef"]))))
+
+    def equal(self, want: Any, have: Any) -> bool:
+        """Spec value equals device value (secrets by fingerprint, numbers by value)."""
+        if is_secret_ref(want):
+            return self.secret_matches(want, have)
+        if isinstance(want, dict):
+            return (
+                isinstance(have, dict)
+                and set(want) <= set(have)
+                and all(self.equal(v, have[k]) for k, v in want.items())
+            )
+        if isinstance(want, list):
+            return (
+                isinstance(have, list)
+                and len(want) == len(have)
+                and all(self.equal(w, h) for w, h in zip(want, have, strict=True))
+            )
+        return bool(want == have) or _same_number(want, have)
+
+    # -- walk ------------------------------------------------------------------------
+
+    def diff(self, path: Path, want: Any, have: Any, prune: bool) -> None:
+        if isinstance(want, dict) and not is_secret_ref(want) and isinstance(have, dict):
+            for key, value in want.items():
+                if key == PRUNE_KEY and len(path) == 1:
+                    continue
+                if key == "password" and is_secret_ref(value) and "passwordHash" in have:
+                    self.password(path + (key,), value, have["passwordHash"])
+                    continue
+                self.diff(path + (key,), value, have.get(key, MISSING), prune)
+            return
+        if is_named_list(want) and (have is MISSING or have is None or isinstance(have, list)):
+            self.collection(path, want, have if isinstance(have, list) else [], prune)
+            return
+        if not self.equal(want, have):
+            self.emit(path, want, have)
+
+    def collection(
+        self, path: Path, want: list[dict[str, Any]], have: list[Any], prune: bool
+    ) -> None:
+        current = {i["name"]: i for i in have if isinstance(i, dict) and "name" in i}
+        for item in want:
+            item_path = path + (Item(item["name"]),)
+            if item["name"] in current:
+                self.diff(item_path, item, current[item["name"]], prune)
+            else:
+                self.emit(item_path, item, MISSING)
+        if not prune:
+            return
+        wanted = {i["name"] for i in want}
+        where = dotted_path(path)
+        for name, item in current.items():
+            if name not in wanted and (where, name) in self.inventory:
+                self.emit(path + (Item(name),), None, item, op="remove")
+
+    def password(self, path: Path, ref: Mapping[str, Any], hashed: Any) -> None:
+        if not verify_password(self.secrets(str(ref["secretRef"])), hashed):
+            self.emit(path, dict(ref), hashed, reason="password differs from the spec's secret")
+
+    def emit(
+        self, path: Path, want: Any, have: Any, op: str | None = None, reason: str = ""
+    ) -> None:
+        present = have is not MISSING and have is not None
+        if op is None:
+            op = "replace" if present else "add"
+        last = path[-1]
+        sensitive = is_secret_ref(want) or (isinstance(last, str) and last in SECRET_FIELDS)
+        if not reason:
+            reason = {
+                "add": "not set on the device",
+                "replace": "differs from the spec",
+                "remove": "gone from the spec; created by the reconciler, so pruned",
+            }[op]
+        risk, why = classify(path)
+        if why:
+            reason = f"{reason} ({risk}: {why})"
+        self.changes.append(
+            Change(
+                path=path,
+                op=op,  # type: ignore[arg-type]
+                before=have if present else None,
+                after=None if op == "remove" else want,
+                sensitive=sensitive,
+                risk=risk,
+                reason=reason,
+            )
+        )
+
+
+def plan_changes(
+    desired: Mapping[str, Any],
+    observed: Mapping[str, Any],
+    *,
+    secrets: SecretLookup,
+    inventory: Inventory = (),
+) -> list[Change]:
+    """The changes that take `observed` to `desired`, in spec order."""
+    planner = _Planner(secrets, inventory)
+    for area, want in desired.items():
+        prune = isinstance(want, dict) and want.get(PRUNE_KEY) is True
+        planner.diff((area,), want, observed.get(area, MISSING), prune)
+    return planner.changes
+
+
+def rfc6902_patch(observed: Mapping[str, Any], changes: list[Change]) -> list[dict[str, Any]]:
+    """The plan as a JSON Patch against the observed document (secrets redacted)."""
+    patch: list[dict[str, Any]] = []
+    for change in changes:
+        op: dict[str, Any] = {"op": change.op, "path": json_pointer(observed, change.path)}
+        if change.op != "remove":
+            op["value"] = change.shown("after")
+        patch.append(op)
+    return patch
+
+
+def make_plan(
+    device: str,
+    backend: str,
+    desired: Mapping[str, Any],
+    observed: Mapping[str, Any],
+    *,
+    secrets: SecretLookup,
+    inventory: Inventory = (),
+) -> Plan:
+    changes = plan_changes(desired, observed, secrets=secrets, inventory=inventory)
+    return Plan(
+        device=device,
+        backend=backend,
+        changes=tuple(changes),
+        patch=tuple(rfc6902_patch(observed, changes)),
+    )

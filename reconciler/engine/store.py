@@ -1,0 +1,256 @@
+"""History, journal and prune inventory in SQLite (WAL), plus the state-dir apply lock.
+
+Progress is recorded before and after each change, so a crash at any point leaves a
+record of what was attempted; the next run re-observes and converges (level-based).
+Only redacted values are ever written here.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.engine.change import Change, Plan, dotted_path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS applies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    source TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    document TEXT NOT NULL,
+    observed_hash TEXT,
+    error TEXT,
+    pid INTEGER
+);
+CREATE TABLE IF NOT EXISTS changes (
+    apply_id INTEGER NOT NULL REFERENCES applies(id),
+    seq INTEGER NOT NULL,
+    area TEXT NOT NULL,
+    path TEXT NOT NULL,
+    op TEXT NOT NULL,
+    risk TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (apply_id, seq)
+);
+CREATE TABLE IF NOT EXISTS inventory (
+    device TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    name TEXT NOT NULL,
+    apply_id INTEGER,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (device, collection, name)
+);
+"""
+
+
+class LockedError(RuntimeError):
+    """Another process holds the state directory."""
+
+
+@dataclass(frozen=True)
+class ApplyRecord:
+    id: int
+    device: str
+    backend: str
+    source: str
+    started_at: float
+    finished_at: float | None
+    status: str
+    summary: dict[str, int]
+    error: str | None
+    observed_hash: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "device": self.device,
+            "backend": self.backend,
+            "source": self.source,
+            "startedAt": _iso(self.started_at),
+            "finishedAt": _iso(self.finished_at) if self.finished_at else None,
+            "status": self.status,
+            "summary": self.summary,
+            "error": self.error,
+            "observedHash": self.observed_hash,
+        }
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    """One SQLite database per state directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(state_dir / "history.db", timeout=10, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+        self._mark_interrupted()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _mark_interrupted(self) -> None:
+        """Applies left 'running' by a process that is gone were interrupted (crash, kill)."""
+        rows = self.db.execute("SELECT id, pid FROM applies WHERE status = 'running'").fetchall()
+        for apply_id, pid in rows:
+            if not _alive(pid) or pid == os.getpid():
+                self.db.execute(
+                    "UPDATE applies SET status='interrupted', error=? WHERE id=?",
+                    ("the process ended before the apply finished", apply_id),
+                )
+                self.db.execute(
+                    "UPDATE changes SET status='interrupted' WHERE apply_id=? "
+                    "AND status IN ('pending', 'applying')",
+                    (apply_id,),
+                )
+
+    # -- lock ----------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive, non-blocking: a second concurrent apply fails at once, clearly."""
+        path = self.state_dir / "apply.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                raise LockedError(
+                    f"another apply is running on {self.state_dir} (pid {holder}); "
+                    "wait for it to finish"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    # -- journal -------------------------------------------------------------------
+
+    def begin(self, plan: Plan, source: str, document: dict[str, Any]) -> int:
+        cur = self.db.execute(
+            "INSERT INTO applies (device, backend, source, started_at, status, summary, plan,"
+            " document, pid) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+            (
+                plan.device,
+                plan.backend,
+                source,
+                time.time(),
+                json.dumps(plan.summary),
+                json.dumps(plan.as_dict()),
+                json.dumps(document),
+                os.getpid(),
+            ),
+        )
+        apply_id = int(cur.lastrowid or 0)
+        self.db.executemany(
+            "INSERT INTO changes (apply_id, seq, area, path, op, risk, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+            [(apply_id, i, c.area, c.dotted, c.op, c.risk) for i, c in enumerate(plan.changes)],
+        )
+        return apply_id
+
+    def mark(self, apply_id: int, seqs: list[int], status: str, error: str | None = None) -> None:
+        self.db.executemany(
+            "UPDATE changes SET status=?, error=? WHERE apply_id=? AND seq=?",
+            [(status, error, apply_id, s) for s in seqs],
+        )
+
+    def finish(
+        self, apply_id: int, status: str, observed_hash: str | None, error: str | None = None
+    ) -> None:
+        self.db.execute(
+            "UPDATE applies SET status=?, finished_at=?, observed_hash=?, error=? WHERE id=?",
+            (status, time.time(), observed_hash, error, apply_id),
+        )
+
+    # -- inventory -----------------------------------------------------------------
+
+    def inventory(self, device: str) -> set[tuple[str, str]]:
+        rows = self.db.execute(
+            "SELECT collection, name FROM inventory WHERE device=?", (device,)
+        ).fetchall()
+        return {(str(c), str(n)) for c, n in rows}
+
+    def record_inventory(self, device: str, apply_id: int, change: Change) -> None:
+        """Named items the reconciler added are its to prune; removed ones are forgotten."""
+        if len(change.path) < 2:
+            return
+        collection, last = dotted_path(change.path[:-1]), change.path[-1]
+        name = getattr(last, "name", None)
+        if name is None:
+            return
+        if change.op == "add":
+            self.db.execute(
+                "INSERT OR IGNORE INTO inventory VALUES (?, ?, ?, ?, ?)",
+                (device, collection, name, apply_id, time.time()),
+            )
+        elif change.op == "remove":
+            self.db.execute(
+                "DELETE FROM inventory WHERE device=? AND collection=? AND name=?",
+                (device, collection, name),
+            )
+
+    # -- reading -------------------------------------------------------------------
+
+    def history(self, limit: int = 50) -> list[ApplyRecord]:
+        rows = self.db.execute(
+            "SELECT id, device, backend, source, started_at, finished_at, status, summary,"
+            " error, observed_hash FROM applies ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            ApplyRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), r[8], r[9])
+            for r in rows
+        ]
+
+    def changes_of(self, apply_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT seq, area, path, op, risk, status, error FROM changes WHERE apply_id=?"
+            " ORDER BY seq",
+            (apply_id,),
+        ).fetchall()
+        keys = ("seq", "area", "path", "op", "risk", "status", "error")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def plan_of(self, apply_id: int) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT plan FROM applies WHERE id=?", (apply_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def document_of(self, apply_id: int) -> dict[str, Any] | None:
+        """The whole spec document applied then (secret references, never values)."""
+        row = self.db.execute("SELECT document FROM applies WHERE id=?", (apply_id,)).fetchone()
+        return json.loads(row[0]) if row else None

@@ -1,0 +1,159 @@
+"""The main job as library calls: load a target spec, open a backend, plan, apply.
+
+The CLI, the agent and the status endpoint all go through here, so they agree on what a
+plan is and how an apply is recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.engine.applier import ApplyResult, Backend
+    from reconciler.engine.change import Plan
+    from reconciler.engine.store import Store
+    from reconciler.spec.device import DeviceSpec
+
+from reconciler.errors import OperationError
+
+BACKENDS = ("sim", "linux")
+__all__ = ["OperationError"]
+
+
+def default_state_dir() -> Path:
+    """/var/lib/reconciler as root, else the XDG state directory."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/reconciler")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "reconciler"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A device spec and where it came from (for history and status)."""
+
+    spec: DeviceSpec
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
+
+    def desired(self) -> dict[str, Any]:
+        """The managed state: only what the spec writes, as JSON-compatible data."""
+        return desired_state(self.spec)
+
+
+def desired_state(spec: DeviceSpec) -> dict[str, Any]:
+    data: dict[str, Any] = spec.spec.model_dump(
+        mode="json", by_alias=True, exclude_unset=True, exclude_none=True
+    )
+    return data
+
+
+def load_target(file: str | None, fleet: str | None, device: str | None) -> Target:
+    """From `--file F` or `--fleet DIR --device N`; raises SpecError on invalid input."""
+    if file:
+        from reconciler.loader import load_device
+
+        return Target(load_device(file), str(file))
+    if fleet and device:
+        from reconciler.fleet.render import load_fleet_device
+
+        return Target(load_fleet_device(Path(fleet), device), f"{fleet}#{device}")
+    raise OperationError("say which spec to use: --file FILE, or --fleet DIR --device NAME")
+
+
+def open_backend(name: str, state_dir: Path, model: str | None) -> Backend:
+    """The backend by name; the sim one is created from `model`'s factory defaults."""
+    if name == "sim":
+        from reconciler.drivers.sim.backend import SimBackend
+
+        return SimBackend.open(state_dir, model)
+    if name == "linux":
+        from reconciler.drivers.linux.backend import LinuxBackend
+
+        backend: Backend = LinuxBackend.open(state_dir, model)
+        return backend
+    raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+
+
+def open_store(state_dir: Path) -> Store:
+    from reconciler.engine.store import Store
+
+    try:
+        return Store(state_dir)
+    except OSError as exc:
+        raise OperationError(f"cannot use state directory {state_dir}: {exc.strerror}") from None
+
+
+def compute_plan(
+    target: Target,
+    backend: Backend,
+    store: Store,
+    secrets: Callable[[str], str],
+    *,
+    status_port: int | None = None,
+) -> Plan:
+    """Observe, diff, and check the result for self-lockout."""
+    from reconciler.engine.document import apply_changes
+    from reconciler.engine.lockout import lockout_refusals
+    from reconciler.engine.planner import make_plan
+    from reconciler.secrets import SecretNotFound
+
+    observed = backend.observe()
+    try:
+        plan = make_plan(
+            target.name,
+            backend.name,
+            target.desired(),
+            observed,
+            secrets=secrets,
+            inventory=store.inventory(target.name),
+        )
+    except SecretNotFound as exc:
+        raise OperationError(str(exc)) from None
+    after = apply_changes(observed, plan.changes)
+    refusals = lockout_refusals(observed, after, plan.areas(), status_port=status_port)
+    return dataclasses.replace(plan, refusals=tuple(refusals))
+
+
+@contextmanager
+def locked(store: Store) -> Iterator[None]:
+    """Hold the state-dir lock from observe to the last write; a second apply fails clearly."""
+    from reconciler.engine.store import LockedError
+
+    try:
+        with store.lock():
+            yield
+    except LockedError as exc:
+        raise OperationError(str(exc)) from None
+
+
+def run_apply(
+    target: Target,
+    plan: Plan,
+    backend: Backend,
+    store: Store,
+    secrets: Callable[[str], str],
+) -> ApplyResult:
+    """Apply a plan computed under `locked(store)`, journaled in the store."""
+    from reconciler.engine.applier import apply_plan
+
+    return apply_plan(
+        plan,
+        backend,
+        store,
+        desired=target.desired(),
+        source=target.source,
+        secrets=secrets,
+        document=target.spec.model_dump(
+            mode="json", by_alias=True, exclude_unset=True, exclude_none=True
+        ),
+    )

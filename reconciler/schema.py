@@ -1,0 +1,40 @@
+"""JSON Schemas generated from the models, for editors (yaml-language-server) and CI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def device_schema() -> dict[str, Any]:
+    from reconciler.spec.device import DeviceSpec
+
+    schema = DeviceSpec.model_json_schema(by_alias=True, mode="validation")
+    return {"$schema": SCHEMA_DRAFT, "title": "reconciler Device", **schema}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """File name -> schema, for every document kind."""
+    out = {"device.schema.json": device_schema()}
+    from reconciler.fleet.documents import layer_schemas
+
+    out.update(layer_schemas())
+    return out
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def write_schemas(out_dir: Path) -> list[Path]:
+    from reconciler.fsutil import atomic_write
+
+    written = []
+    for name, schema in schemas().items():
+        path = out_dir / name
+        atomic_write(path, render(schema).encode())
+        written.append(path)
+    return written
