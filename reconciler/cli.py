@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
+from reconciler.operations import BACKENDS
 
 if TYPE_CHECKING:
     from reconciler.engine.change import Plan
@@ -259,11 +260,13 @@ def _add_target_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     g.add_argument("--fleet", help="a fleet repo root (with --device)")
     g.add_argument("--device", help="device name in the fleet repo")
     _add_backend_args(p)
-    p.add_argument("--secrets-dir", help="directory of secret files, mode 0600 (default: STATE/secrets)")
+    p.add_argument(
+        "--secrets-dir", help="directory of secret files, mode 0600 (default: STATE/secrets)"
+    )
 
 
 def _add_backend_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="sim", choices=("sim", "linux"), help="default: sim")
+    p.add_argument("--backend", default="sim", choices=BACKENDS, help="default: sim")
     p.add_argument(
         "--state-dir",
         help="state directory (default: /var/lib/reconciler as root, else the XDG state dir)",

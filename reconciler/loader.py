@@ -300,6 +300,8 @@ def _data_loc(data: Any, loc: Sequence[str | int]) -> Loc:
     out: list[str | int] = []
     node = data
     for part in loc:
+        if part == "[key]":  # pydantic's marker for an invalid mapping key: the key is last
+            break
         if isinstance(node, dict):
             key: Any = part
             if key not in node and isinstance(part, str) and part.isdigit():
@@ -350,7 +352,8 @@ def validation_problems(
         elif etype == "missing":
             problems.append(doc.problem(full, "required field is missing", at_key=True))
         else:
-            problems.append(doc.problem(full, _message(err)))
+            on_key = "[key]" in err["loc"]
+            problems.append(doc.problem(full, _message(err), at_key=on_key))
     return problems
 
 

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reconciler.engine.applier import ApplyResult, Backend
+    from reconciler.drivers.base import DeviceBackend as Backend
+    from reconciler.engine.applier import ApplyResult
     from reconciler.engine.change import Plan
     from reconciler.engine.store import Store
     from reconciler.spec.device import DeviceSpec
 
 from reconciler.errors import OperationError
 
-BACKENDS = ("sim", "linux")
+BACKENDS = ("sim",)
 __all__ = ["OperationError"]
 
 
@@ -76,11 +77,6 @@ def open_backend(name: str, state_dir: Path, model: str | None) -> Backend:
         from reconciler.drivers.sim.backend import SimBackend
 
         return SimBackend.open(state_dir, model)
-    if name == "linux":
-        from reconciler.drivers.linux.backend import LinuxBackend
-
-        backend: Backend = LinuxBackend.open(state_dir, model)
-        return backend
     raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
 
 
@@ -105,7 +101,6 @@ def compute_plan(
     from reconciler.engine.document import apply_changes
     from reconciler.engine.lockout import lockout_refusals
     from reconciler.engine.planner import make_plan
-    from reconciler.secrets import SecretNotFound
 
     observed = backend.observe()
     try:
@@ -117,8 +112,8 @@ def compute_plan(
             secrets=secrets,
             inventory=store.inventory(target.name),
         )
-    except SecretNotFound as exc:
-        raise OperationError(str(exc)) from None
+    except LookupError as exc:
+        raise OperationError(str(exc.args[0])) from None
     after = apply_changes(observed, plan.changes)
     refusals = lockout_refusals(observed, after, plan.areas(), status_port=status_port)
     return dataclasses.replace(plan, refusals=tuple(refusals))

@@ -119,6 +119,7 @@ def redact_observed(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def emit_json(data: Any, stream: IO[str] = sys.stdout) -> None:
-    json.dump(data, stream, indent=2, sort_keys=False, default=str)
-    stream.write("\n")
+def emit_json(data: Any, stream: IO[str] | None = None) -> None:
+    out = stream or sys.stdout
+    json.dump(data, out, indent=2, sort_keys=False, default=str)
+    out.write("\n")

@@ -44,7 +44,11 @@ def document_problems(doc: YamlDocument) -> list[Problem]:
 
         return layer_problems(doc)
     if kind is None:
-        return [doc.problem(("kind",), "required field is missing (Device, Fleet or Group)", at_key=True)]
+        return [
+            doc.problem(
+                ("kind",), "required field is missing (Device, Fleet or Group)", at_key=True
+            )
+        ]
     return [doc.problem(("kind",), f"unknown kind {kind!r}; expected Device, Fleet or Group")]
 
 

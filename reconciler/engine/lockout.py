@@ -109,9 +109,9 @@ def _route_providers(state: Mapping[str, Any]) -> list[str]:
             providers.append(name)
     for name, wifi in _dict(network.get("wifi")).items():
         wifi = _dict(wifi)
-        if wifi.get("enabled", True) is not False and wifi.get("mode") == "client":
-            if _list(wifi.get("networks")):
-                providers.append(name)
+        client = wifi.get("enabled", True) is not False and wifi.get("mode") == "client"
+        if client and _list(wifi.get("networks")):
+            providers.append(name)
     for name, cell in _dict(network.get("cellular")).items():
         if _dict(cell).get("enabled", False) is True:
             providers.append(name)
@@ -146,26 +146,31 @@ def lockout_refusals(
     areas = set(changed_areas)
     refusals: list[str] = []
     if _touches(areas, "access"):
-        before, after = admin_accounts(observed), admin_accounts(target)
-        if before and not after:
+        admins = admin_accounts(observed)
+        if admins and not admin_accounts(target):
             refusals.append(
                 "the plan would leave no enabled account holding an admin role "
-                f"(today: {', '.join(before)})"
+                f"(today: {', '.join(admins)})"
             )
-    if _touches(areas, "access", "services"):
-        if ssh_enabled(observed) and not ssh_enabled(target) and not other_shells(target):
-            refusals.append(
-                "the plan disables ssh and no other management path "
-                f"({', '.join(OTHER_SHELLS)}) would be running"
-            )
+    if (
+        _touches(areas, "access", "services")
+        and ssh_enabled(observed)
+        and not ssh_enabled(target)
+        and not other_shells(target)
+    ):
+        refusals.append(
+            "the plan disables ssh and no other management path "
+            f"({', '.join(OTHER_SHELLS)}) would be running"
+        )
     if _touches(areas, "firewall", "access"):
-        ports = [("ssh", ssh_port(target))]
+        ports = [("ssh", ssh_port(observed), ssh_port(target))]
         if status_port:
-            ports.append(("the status endpoint", status_port))
-        for what, port in ports:
-            if tcp_port_open(observed, port) and not tcp_port_open(target, port):
+            ports.append(("the status endpoint", status_port, status_port))
+        for what, old_port, new_port in ports:
+            if tcp_port_open(observed, old_port) and not tcp_port_open(target, new_port):
                 refusals.append(
-                    f"the inbound firewall rules would drop {what} (tcp/{port}) for every source"
+                    f"the inbound firewall rules would drop {what} (tcp/{new_port}) "
+                    "for every source"
                 )
     if _touches(areas, "network"):
         before_routes, after_routes = _route_providers(observed), _route_providers(target)

@@ -27,7 +27,7 @@ from reconciler.engine.document import MISSING, json_pointer
 from reconciler.engine.risk import classify
 
 SecretLookup = Callable[[str], str]
-"""Returns a secret's value by name; raises reconciler.secrets.SecretNotFound."""
+"""Returns a secret's value by name; raises LookupError (reconciler.secrets.SecretNotFound)."""
 
 Inventory = Collection[tuple[str, str]]
 """(collection dotted path, item name) pairs the reconciler created."""
@@ -92,9 +92,9 @@ class _Planner:
                 if key == PRUNE_KEY and len(path) == 1:
                     continue
                 if key == "password" and is_secret_ref(value) and "passwordHash" in have:
-                    self.password(path + (key,), value, have["passwordHash"])
+                    self.password((*path, key), value, have["passwordHash"])
                     continue
-                self.diff(path + (key,), value, have.get(key, MISSING), prune)
+                self.diff((*path, key), value, have.get(key, MISSING), prune)
             return
         if is_named_list(want) and (have is MISSING or have is None or isinstance(have, list)):
             self.collection(path, want, have if isinstance(have, list) else [], prune)
@@ -107,7 +107,7 @@ class _Planner:
     ) -> None:
         current = {i["name"]: i for i in have if isinstance(i, dict) and "name" in i}
         for item in want:
-            item_path = path + (Item(item["name"]),)
+            item_path = (*path, Item(item["name"]))
             if item["name"] in current:
                 self.diff(item_path, item, current[item["name"]], prune)
             else:
@@ -118,7 +118,7 @@ class _Planner:
         where = dotted_path(path)
         for name, item in current.items():
             if name not in wanted and (where, name) in self.inventory:
-                self.emit(path + (Item(name),), None, item, op="remove")
+                self.emit((*path, Item(name)), None, item, op="remove")
 
     def password(self, path: Path, ref: Mapping[str, Any], hashed: Any) -> None:
         if not verify_password(self.secrets(str(ref["secretRef"])), hashed):
@@ -161,12 +161,34 @@ def plan_changes(
     secrets: SecretLookup,
     inventory: Inventory = (),
 ) -> list[Change]:
-    """The changes that take `observed` to `desired`, in spec order."""
+    """The changes that take `observed` to `desired`, in spec order.
+
+    Every referenced secret is looked up first, so a missing one fails the plan, not the
+    apply halfway through."""
+    missing: list[str] = []
+    for name in sorted(secret_names(desired)):
+        try:
+            secrets(name)
+        except LookupError as exc:
+            missing.append(str(exc.args[0]) if exc.args else name)
+    if missing:
+        raise LookupError("; ".join(missing))
     planner = _Planner(secrets, inventory)
     for area, want in desired.items():
         prune = isinstance(want, dict) and want.get(PRUNE_KEY) is True
         planner.diff((area,), want, observed.get(area, MISSING), prune)
     return planner.changes
+
+
+def secret_names(value: Any) -> set[str]:
+    """Names of all secrets `value` references."""
+    if is_secret_ref(value):
+        return {str(value["secretRef"])}
+    if isinstance(value, dict):
+        return set().union(*(secret_names(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(secret_names(v) for v in value))
+    return set()
 
 
 def rfc6902_patch(observed: Mapping[str, Any], changes: list[Change]) -> list[dict[str, Any]]:

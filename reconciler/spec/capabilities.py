@@ -7,7 +7,18 @@ from typing import Any
 
 from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile, get_profile
-from reconciler.spec import gpio, io, leds, modbus, network, serial, watchdog
+from reconciler.spec import (
+    access,
+    cloud,
+    firewall,
+    gpio,
+    io,
+    leds,
+    modbus,
+    network,
+    serial,
+    watchdog,
+)
 from reconciler.spec.device import DeviceSpec
 
 
@@ -30,12 +41,17 @@ def _area_problems(spec: DeviceSpec, profile: HardwareProfile) -> Iterator[tuple
     s = spec.spec
     checks: list[tuple[str, Any, Any]] = [
         ("network", s.network, network.capability_problems),
+        ("firewall", s.firewall, firewall.capability_problems),
+        ("access", s.access, access.capability_problems),
         ("watchdog", s.watchdog, watchdog.capability_problems),
         ("gpio", s.gpio, gpio.capability_problems),
         ("leds", s.leds, leds.capability_problems),
         ("io", s.io, io.capability_problems),
         ("serial", s.serial, serial.capability_problems),
         ("modbus", s.modbus, modbus.capability_problems),
+        ("serial", s.serial, lambda v, _p: serial.document_problems(v)),
+        ("modbus", s.modbus, lambda v, _p: modbus.document_problems(v)),
+        ("cloud", s.cloud, lambda v, _p: cloud.document_problems(v)),
     ]
     for area, value, check in checks:
         if value is not None:
@@ -46,7 +62,10 @@ def _area_problems(spec: DeviceSpec, profile: HardwareProfile) -> Iterator[tuple
             yield ("spec", "brightness"), f"model {profile.model} has no adjustable brightness"
         elif not profile.brightness[0] <= s.brightness <= profile.brightness[1]:
             lo, hi = profile.brightness
-            yield ("spec", "brightness"), f"{s.brightness} is outside {profile.model}'s range {lo}..{hi}"
+            yield (
+                ("spec", "brightness"),
+                f"{s.brightness} is outside {profile.model}'s range {lo}..{hi}",
+            )
 
 
 def capability_problems(spec: DeviceSpec) -> list[tuple[Loc, str]]:

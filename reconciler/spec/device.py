@@ -42,7 +42,9 @@ class Metadata(SpecModel):
         from reconciler.profiles import PROFILES
 
         if value not in PROFILES:
-            raise ValueError(f"unknown model {value!r}; known models: {', '.join(sorted(PROFILES))}")
+            raise ValueError(
+                f"unknown model {value!r}; known models: {', '.join(sorted(PROFILES))}"
+            )
         return value
 
     @field_validator("labels")

@@ -133,7 +133,9 @@ class SimBackend:
         return SimAreaDriver(self, area)
 
     def observe(self) -> dict[str, Any]:
-        """The configuration areas, as the planner compares them."""
+        """The configuration areas, re-read from disk: another process may have changed
+        the device since this one opened it (level-based, like reading real hardware)."""
+        self.state = json.loads(self.device_file.read_text())["state"]
         return copy.deepcopy(self.state)
 
     def observe_all(self) -> dict[str, Any]:

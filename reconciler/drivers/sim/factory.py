@@ -57,11 +57,18 @@ def factory_state(profile: HardwareProfile) -> dict[str, Any]:
             "sessions": {"maxCountByUser": 5, "idleTimeoutMin": 30},
             "ssh": {"enable": True, "port": 22, "passwordAuthentication": True},
         },
-        "gpio": {"pins": {str(i): {"direction": "input", "level": "low"} for i in range(p.gpio_pins)}},
+        "gpio": {
+            "pins": {str(i): {"direction": "input", "level": "low"} for i in range(p.gpio_pins)}
+        },
         "leds": {str(i): "off" for i in range(p.leds)},
         "io": {
             "di": {
-                str(i): {"mode": "di", "autoSampling": True, "pollingIntervalSec": 10, "state": "off"}
+                str(i): {
+                    "mode": "di",
+                    "autoSampling": True,
+                    "pollingIntervalSec": 10,
+                    "state": "off",
+                }
                 for i in range(1, p.digital_inputs + 1)
             },
             "do": {

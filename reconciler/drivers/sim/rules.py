@@ -34,11 +34,10 @@ def gpio(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
     pins = area.get("pins") or {}
     _known_keys("GPIO pin", pins, {str(i) for i in range(p.gpio_pins)}, p.model)
     for change in changes:
-        if len(change.path) >= 3 and change.path[-1] == "level":
-            pin = str(change.path[2])
-            if pins.get(pin, {}).get("direction") != "output":
-                raise DeviceError(f"400 Bad Request: cannot set the level of input pin {pin}")
-        elif len(change.path) == 3 and isinstance(change.after, dict) and "level" in change.after:
+        sets_level = change.path[-1] == "level" or (
+            isinstance(change.after, dict) and "level" in change.after
+        )
+        if len(change.path) >= 3 and sets_level:
             pin = str(change.path[2])
             if pins.get(pin, {}).get("direction") != "output":
                 raise DeviceError(f"400 Bad Request: cannot set the level of input pin {pin}")
@@ -59,8 +58,12 @@ def serial(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
 
 
 def io(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
-    _known_keys("DI channel", area.get("di"), {str(i) for i in range(1, p.digital_inputs + 1)}, p.model)
-    _known_keys("DO channel", area.get("do"), {str(i) for i in range(1, p.digital_outputs + 1)}, p.model)
+    _known_keys(
+        "DI channel", area.get("di"), {str(i) for i in range(1, p.digital_inputs + 1)}, p.model
+    )
+    _known_keys(
+        "DO channel", area.get("do"), {str(i) for i in range(1, p.digital_outputs + 1)}, p.model
+    )
 
 
 def access(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:

@@ -1,0 +1,24 @@
+"""What every backend offers: the engine's view (per-area drivers, observe) plus the
+read-only telemetry that `observe`, Modbus tags and the status endpoint read."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from reconciler.engine.applier import AreaDriver
+from reconciler.profiles import HardwareProfile
+
+
+class DeviceBackend(Protocol):
+    name: str
+    profile: HardwareProfile
+
+    def driver(self, area: str) -> AreaDriver: ...
+
+    def observe(self) -> dict[str, Any]:
+        """Configuration areas only: what the planner compares (fast)."""
+        ...
+
+    def observe_all(self) -> dict[str, Any]:
+        """Configuration plus telemetry (system.cpuPercent, hwmon, host, disks)."""
+        ...

@@ -1,0 +1,161 @@
+"""The planner is a pure function: desired x observed -> changes. These pin its rules."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonpatch
+import pytest
+
+from reconciler.engine.change import Item
+from reconciler.engine.credentials import fingerprint, hash_password
+from reconciler.engine.document import apply_changes
+from reconciler.engine.planner import make_plan, plan_changes
+
+SECRETS = {"wifi": "psk-value-123", "pw": "Password-Value-1"}
+
+
+def lookup(name: str) -> str:
+    return SECRETS[name]
+
+
+def changes(desired: dict[str, Any], observed: dict[str, Any], **kw: Any) -> list[Any]:
+    return plan_changes(desired, observed, secrets=lookup, **kw)
+
+
+OBSERVED: dict[str, Any] = {
+    "system": {"hostname": "uno", "timezone": "UTC", "cpuPercent": 12.5},
+    "watchdog": {"enabled": False, "timeoutSeconds": 60, "type": "EC"},
+    "access": {
+        "roles": [],
+        "users": [
+            {"name": "admin", "roles": ["admin"], "passwordHash": hash_password("p@ssw0rd")},
+            {"name": "old", "roles": ["viewer"], "passwordHash": hash_password("x")},
+        ],
+    },
+    "network": {
+        "wifi": {"wlan0": {"networks": [{"ssid": "a", "psk": fingerprint("psk-value-123")}]}}
+    },
+}
+
+
+def test_equal_state_gives_no_changes() -> None:
+    desired = {"system": {"hostname": "uno"}, "watchdog": {"timeoutSeconds": 60}}
+    assert changes(desired, OBSERVED) == []
+
+
+def test_only_written_fields_are_compared() -> None:
+    # timezone differs on the device but the spec does not mention it: not managed.
+    result = changes({"system": {"hostname": "press-07"}}, OBSERVED)
+    assert [(c.dotted, c.op, c.before, c.after) for c in result] == [
+        ("system.hostname", "replace", "uno", "press-07")
+    ]
+
+
+def test_numbers_compare_by_value() -> None:
+    assert changes({"watchdog": {"timeoutSeconds": 60.0}}, OBSERVED) == []
+
+
+def test_missing_key_is_an_add() -> None:
+    result = changes({"system": {"description": "Press 7"}}, OBSERVED)
+    assert [(c.dotted, c.op, c.before) for c in result] == [("system.description", "add", None)]
+
+
+def test_named_items_are_diffed_by_name() -> None:
+    desired = {"access": {"users": [{"name": "admin", "roles": ["admin", "ops"]}]}}
+    result = changes(desired, OBSERVED)
+    assert [(c.dotted, c.op) for c in result] == [("access.users[admin].roles", "replace")]
+    assert result[0].path == ("access", "users", Item("admin"), "roles")
+
+
+def test_new_named_item_is_one_add_of_the_whole_item() -> None:
+    desired = {"access": {"users": [{"name": "monitor", "roles": ["viewer"]}]}}
+    result = changes(desired, OBSERVED)
+    assert [(c.dotted, c.op, c.after) for c in result] == [
+        ("access.users[monitor]", "add", {"name": "monitor", "roles": ["viewer"]})
+    ]
+
+
+def test_items_not_in_spec_are_kept_without_prune() -> None:
+    desired = {"access": {"users": [{"name": "admin", "roles": ["admin"]}]}}
+    assert changes(desired, OBSERVED, inventory={("access.users", "old")}) == []
+
+
+def test_prune_removes_only_items_the_reconciler_created() -> None:
+    desired = {"access": {"prune": True, "users": [{"name": "admin", "roles": ["admin"]}]}}
+    # Never managed: kept even with prune.
+    assert changes(desired, OBSERVED) == []
+    result = changes(desired, OBSERVED, inventory={("access.users", "old")})
+    assert [(c.dotted, c.op, c.after) for c in result] == [("access.users[old]", "remove", None)]
+
+
+def test_secret_compared_by_fingerprint_never_carries_value() -> None:
+    same = {
+        "network": {"wifi": {"wlan0": {"networks": [{"ssid": "a", "psk": {"secretRef": "wifi"}}]}}}
+    }
+    assert changes(same, OBSERVED) == []
+    observed = copy.deepcopy(OBSERVED)
+    observed["network"]["wifi"]["wlan0"]["networks"][0]["psk"] = fingerprint("other")
+    [change] = changes(same, observed)
+    assert change.op == "replace"
+    assert "psk-value-123" not in repr(change) and "psk-value-123" not in str(change.as_dict())
+    assert change.as_dict()["after"] == [{"ssid": "a", "psk": "(sensitive)"}]
+
+
+def test_password_compared_against_crypt_hash() -> None:
+    desired = {"access": {"users": [{"name": "admin", "password": {"secretRef": "pw"}}]}}
+    [change] = changes(desired, OBSERVED)
+    assert change.dotted == "access.users[admin].password"
+    assert change.sensitive and change.as_dict()["before"] == "(sensitive)"
+    observed = copy.deepcopy(OBSERVED)
+    observed["access"]["users"][0]["passwordHash"] = hash_password(SECRETS["pw"])
+    assert changes(desired, observed) == []
+
+
+def test_password_hash_is_sensitive() -> None:
+    desired = {"access": {"users": [{"name": "admin", "passwordHash": "$6$abc$def"}]}}
+    [change] = changes(desired, OBSERVED)
+    assert change.sensitive
+    assert change.as_dict()["before"] == "(sensitive)" == change.as_dict()["after"]
+
+
+def test_risk_classes() -> None:
+    desired = {
+        "network": {"interfaces": {"eth0": {"dhcp": False}}},
+        "watchdog": {"enabled": True},
+        "system": {"hostname": "x"},
+    }
+    observed = {**OBSERVED, "network": {"interfaces": {"eth0": {"dhcp": True}}}}
+    risks = {c.dotted: c.risk for c in changes(desired, observed)}
+    assert risks == {
+        "network.interfaces.eth0.dhcp": "connectivity",
+        "watchdog.enabled": "disruptive",
+        "system.hostname": "none",
+    }
+
+
+@pytest.mark.parametrize(
+    "desired",
+    [
+        {"system": {"hostname": "p7", "description": "d"}, "watchdog": {"enabled": True}},
+        {"access": {"users": [{"name": "monitor", "roles": ["viewer"]}]}},
+        {"access": {"prune": True, "users": [{"name": "admin", "roles": ["admin"]}]}},
+    ],
+)
+def test_rfc6902_patch_turns_observed_into_target(desired: dict[str, Any]) -> None:
+    plan = make_plan(
+        "d", "sim", desired, OBSERVED, secrets=lookup, inventory={("access.users", "old")}
+    )
+    patched = jsonpatch.apply_patch(OBSERVED, list(plan.patch))
+    assert patched == apply_changes(OBSERVED, plan.changes)
+    assert plan.as_dict()["summary"] == plan.summary
+
+
+def test_applying_the_plan_converges() -> None:
+    desired = {
+        "system": {"hostname": "p7"},
+        "access": {"users": [{"name": "monitor", "roles": ["viewer"]}]},
+    }
+    after = apply_changes(OBSERVED, changes(desired, OBSERVED))
+    assert changes(desired, after) == []
