@@ -4,7 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit schema bench clean
+# Debian packages the tests use for real peers (namespaces, nftables, an MQTT broker, GPG).
+# Installed only when missing and we are root with apt-get (CI, a fresh machine); elsewhere
+# the tests that need them skip with a clear reason.
+SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client
+
+.PHONY: demo test lint typecheck unit schema bench clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +20,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/python -m reconciler.demo
 
-test: $(STAMP) lint typecheck unit
+test: $(STAMP) system-deps lint typecheck unit
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; tests that need them will skip"; \
+	  else echo "note: not installing$$missing (not root or no apt-get); tests that need them skip"; fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests bench

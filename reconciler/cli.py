@@ -336,12 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
     simsub.add_parser("reset", help="back to factory defaults")
     p.set_defaults(func=cmd_sim)
 
-    try:
-        from reconciler.fleet.cli import add_fleet_parser
-    except ImportError:  # pragma: no cover - fleet package being built
-        pass
-    else:
-        add_fleet_parser(sub)
+    from reconciler.agent.cli import add_agent_parsers
+    from reconciler.fleet.cli import add_fleet_parser
+
+    add_fleet_parser(sub)
+    add_agent_parsers(sub)
     return parser
 
 

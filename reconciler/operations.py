@@ -50,10 +50,23 @@ class Target:
         """The managed state: only what the spec writes, as JSON-compatible data."""
         return desired_state(self.spec)
 
+    def document(self) -> dict[str, Any]:
+        """The whole spec document as written (secret references, never values)."""
+        data: dict[str, Any] = self.spec.model_dump(
+            mode="json", by_alias=True, exclude_unset=True, exclude_none=True
+        )
+        return data
+
 
 def desired_state(spec: DeviceSpec) -> dict[str, Any]:
+    from reconciler.spec.device import NOT_DEVICE_STATE
+
     data: dict[str, Any] = spec.spec.model_dump(
-        mode="json", by_alias=True, exclude_unset=True, exclude_none=True
+        mode="json",
+        by_alias=True,
+        exclude_unset=True,
+        exclude_none=True,
+        exclude=set(NOT_DEVICE_STATE),
     )
     return data
 
@@ -137,6 +150,7 @@ def run_apply(
     backend: Backend,
     store: Store,
     secrets: Callable[[str], str],
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> ApplyResult:
     """Apply a plan computed under `locked(store)`, journaled in the store."""
     from reconciler.engine.applier import apply_plan
@@ -148,7 +162,6 @@ def run_apply(
         desired=target.desired(),
         source=target.source,
         secrets=secrets,
-        document=target.spec.model_dump(
-            mode="json", by_alias=True, exclude_unset=True, exclude_none=True
-        ),
+        document=target.document(),
+        should_stop=should_stop,
     )

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,7 +63,7 @@ class Backend(Protocol):
 @dataclass(frozen=True)
 class ApplyResult:
     apply_id: int
-    status: str  # applied | failed
+    status: str  # applied | failed | interrupted
     applied: int
     error: str | None
     observed_hash: str | None
@@ -102,9 +102,11 @@ def apply_plan(
     source: str,
     secrets: SecretLookup,
     document: Mapping[str, Any] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> ApplyResult:
     """Apply `plan`; the caller holds the store's lock. `document` (the whole spec document,
-    secret references only) is recorded so `rollback` can return to it."""
+    secret references only) is recorded so `rollback` can return to it. `should_stop` is
+    asked at every area boundary (a safe point): SIGTERM never tears an area in half."""
     apply_id = store.begin(plan, source, dict(document if document is not None else desired))
     indexed = sorted(enumerate(plan.changes), key=lambda ic: (area_rank(ic[1].area), ic[0]))
     areas: dict[str, list[tuple[int, Change]]] = {}
@@ -115,6 +117,12 @@ def apply_plan(
     for area, items in areas.items():
         seqs = [s for s, _ in items]
         changes = [c for _, c in items]
+        if should_stop():
+            later = [s for a in list(areas)[list(areas).index(area) :] for s, _ in areas[a]]
+            store.mark(apply_id, later, "skipped")
+            error = f"stopped at a safe point before {area}; the next apply continues"
+            store.finish(apply_id, "interrupted", None, error)
+            return ApplyResult(apply_id, "interrupted", done, error, None)
         store.mark(apply_id, seqs, "applying")
         _failpoint("before-area", area)
         driver = backend.driver(area)

@@ -18,7 +18,6 @@ RULES: tuple[tuple[str, Risk, str], ...] = (
     ("serial", "disruptive", "reopens serial ports that field devices are using"),
     ("modbus", "disruptive", "reconfigures the running Modbus service"),
     ("services", "disruptive", "starts or stops a running service"),
-    ("cloud", "disruptive", "reconnects the cloud uplink"),
 )
 
 

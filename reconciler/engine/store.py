@@ -183,6 +183,18 @@ class Store:
         )
         return apply_id
 
+    def record_event(
+        self, device: str, backend: str, source: str, status: str, error: str
+    ) -> int:
+        """A pass that applied nothing but must be in history (rejected or invalid commit)."""
+        now = time.time()
+        cur = self.db.execute(
+            "INSERT INTO applies (device, backend, source, started_at, finished_at, status,"
+            " summary, plan, document, error, pid) VALUES (?, ?, ?, ?, ?, ?, ?, '{}', '{}', ?, ?)",
+            (device, backend, source, now, now, status, json.dumps({}), error, os.getpid()),
+        )
+        return int(cur.lastrowid or 0)
+
     def mark(self, apply_id: int, seqs: list[int], status: str, error: str | None = None) -> None:
         self.db.executemany(
             "UPDATE changes SET status=?, error=? WHERE apply_id=? AND seq=?",

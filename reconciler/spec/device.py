@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from reconciler.spec.access import AccessSpec
+from reconciler.spec.agent import AgentSpec
 from reconciler.spec.base import SpecModel
 from reconciler.spec.cloud import CloudSpec
 from reconciler.spec.firewall import FirewallSpec
@@ -80,6 +81,12 @@ class Spec(SpecModel):
     update: UpdateSpec | None = None
     services: dict[str, ServiceState] | None = None
     """Host services by name: running or stopped."""
+    agent: AgentSpec | None = None
+    """How the agent treats this device (policy, health checks); not device state."""
+
+
+NOT_DEVICE_STATE = frozenset({"agent"})
+"""Spec sections that configure the reconciler itself and are never diffed."""
 
 
 class DeviceSpec(SpecModel):

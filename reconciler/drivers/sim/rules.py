@@ -48,7 +48,7 @@ def leds(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
 
 
 def network(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
-    _known_keys("interface", area.get("interfaces"), set(p.ethernet), p.model)
+    _known_keys("interface", area.get("interfaces"), set(p.interfaces), p.model)
     _known_keys("Wi-Fi interface", area.get("wifi"), set(p.wifi), p.model)
     _known_keys("cellular interface", area.get("cellular"), set(p.cellular), p.model)
 

@@ -1,0 +1,1 @@
+"""The GitOps agent: sources, the reconcile loop, trust checks, status."""

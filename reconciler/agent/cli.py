@@ -1,0 +1,153 @@
+"""`reconcile agent | status | suspend | resume`: parsing and output only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from reconciler.errors import OperationError
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    from reconciler.operations import default_state_dir
+
+    return Path(args.state_dir) if args.state_dir else default_state_dir()
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return (host or "127.0.0.1").strip("[]"), int(port)
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    import logging
+
+    from reconciler.agent.loop import AGENT_FILE, Agent, AgentConfig, Memory
+    from reconciler.agent.sources import open_source
+    from reconciler.agent.trust import TrustPolicy
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    state_dir = _state_dir(args)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    device = args.device or Memory.load(state_dir / AGENT_FILE).device
+    if not device:
+        raise OperationError("say which device this is: --device NAME (remembered afterwards)")
+    trust = TrustPolicy(
+        gpg_home=Path(args.gpg_home) if args.gpg_home else None,
+        allowed_signers=Path(args.allowed_signers) if args.allowed_signers else None,
+    )
+    if args.verify_signatures and not trust.enabled:
+        raise OperationError("--verify-signatures needs --gpg-home DIR or --allowed-signers FILE")
+    secrets_dir = Path(args.secrets_dir) if args.secrets_dir else state_dir / "secrets"
+    config = AgentConfig(
+        source=open_source(args.source, args.branch, args.path, state_dir),
+        state_dir=state_dir,
+        device=device,
+        backend=args.backend,
+        secrets_dir=secrets_dir if secrets_dir.is_dir() else None,
+        interval=args.interval,
+        drift_interval=args.drift_interval,
+        trust=trust if args.verify_signatures else TrustPolicy(),
+        status_port=args.listen[1] if args.listen else None,
+        retry=args.retry,
+    )
+    agent = Agent(config)
+    agent.install_signal_handlers()
+    logging.getLogger("reconciler.agent").info(
+        "agent for %s watching %s (state in %s)", device, config.source.description, state_dir
+    )
+    agent.run(once=args.once)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from reconciler.agent.status import read_status
+    from reconciler.output import emit_json
+
+    status = read_status(_state_dir(args))
+    if status is None:
+        raise OperationError(f"no agent has run with state directory {_state_dir(args)}")
+    if args.json:
+        emit_json(status)
+        return 0
+    print(f"device:        {status.get('device')}")
+    print(f"source:        {status.get('source', {}).get('url')}")
+    print(f"sync state:    {status.get('syncState')}")
+    print(f"last fetched:  {status.get('lastFetchedCommit')} at {status.get('lastFetchedAt')}")
+    print(f"last applied:  {status.get('lastAppliedCommit')} at {status.get('lastAppliedAt')}")
+    plan = status.get("lastPlan") or {}
+    if plan:
+        s = plan.get("summary", {})
+        print(
+            f"last plan:     {s.get('add', 0)} to add, {s.get('change', 0)} to change, "
+            f"{s.get('remove', 0)} to remove ({plan.get('at')})"
+        )
+    for item in status.get("waiting") or []:
+        print(f"waiting:       {item['path']} ({item['risk']}) until {item['until']}")
+    for item in status.get("drift") or []:
+        print(f"drift:         {item['op']} {item['path']}")
+    for cond in status.get("conditions") or []:
+        print(
+            f"condition:     {cond['type']}={cond['status']} {cond['reason']}"
+            + (f": {cond['message']}" if cond.get("message") else "")
+        )
+    return 0
+
+
+def cmd_suspend(args: argparse.Namespace) -> int:
+    from reconciler.agent.loop import SUSPEND_FILE
+
+    path = _state_dir(args) / SUSPEND_FILE
+    if args.command == "suspend":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        print("Applies suspended: the agent keeps planning and reports drift, applies nothing.")
+    else:
+        path.unlink(missing_ok=True)
+        print("Applies resumed.")
+    return 0
+
+
+def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "agent",
+        help="run the GitOps agent: pull, plan, apply, keep reconciling",
+        description="Reconcile this device continuously from a Git repo or a local directory.",
+    )
+    p.add_argument("--source", required=True, help="Git URL (file://, https, ssh) or directory")
+    p.add_argument("--branch", default="main", help="branch or tag (default: main)")
+    p.add_argument("--path", default="", help="fleet root inside the repo (default: its root)")
+    p.add_argument("--device", help="this device's name in the fleet (remembered)")
+    p.add_argument("--interval", type=float, default=60.0, help="fetch interval, s (jittered)")
+    p.add_argument("--drift-interval", type=float, default=300.0, help="re-observe interval, s")
+    p.add_argument("--listen", type=_listen, help="serve the status endpoint on HOST:PORT")
+    p.add_argument("--backend", default="sim", help="device backend (default: sim)")
+    p.add_argument("--state-dir", help="state directory")
+    p.add_argument("--secrets-dir", help="secrets directory (default: STATE/secrets)")
+    p.add_argument("--verify-signatures", action="store_true", help="apply signed commits only")
+    p.add_argument("--gpg-home", help="GnuPG home holding the trusted public keys")
+    p.add_argument("--allowed-signers", help="SSH allowed-signers file of trusted keys")
+    p.add_argument("--retry", action="store_true", help="forget failed commits and retry them")
+    p.add_argument("--once", action="store_true", help="run one pass and exit")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=cmd_agent)
+
+    p = sub.add_parser("status", help="the agent's sync status")
+    p.add_argument("--state-dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    for name, text in (
+        ("suspend", "stop applying (drift still reported)"),
+        ("resume", "apply again"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--state-dir")
+        p.set_defaults(func=cmd_suspend)

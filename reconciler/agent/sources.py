@@ -1,0 +1,168 @@
+"""Where the agent gets the fleet repo: a Git remote (cloned once into the state dir, then
+fetched) or a local directory watched for edits. Both name a revision so the agent can
+tell "new" from "seen"."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from reconciler.errors import OperationError
+
+
+class SourceError(OperationError):
+    """The source could not be read now (network, remote gone): transient, retried."""
+
+
+class Source(Protocol):
+    description: str
+
+    def fetch(self) -> str:
+        """Bring the newest revision in; return its id (commit SHA or content hash)."""
+        ...
+
+    def checkout(self, revision: str) -> Path:
+        """Make `revision` the working copy; return the fleet root inside it."""
+        ...
+
+    def reachable(self) -> bool: ...
+
+    def watch(self, changed: threading.Event, stop: threading.Event) -> None:
+        """Set `changed` whenever the source changes (blocking; run in a thread)."""
+        ...
+
+
+class LocalSource:
+    """A directory on this machine, for edit-and-see use; watched with inotify events."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = str(root)
+
+    def fetch(self) -> str:
+        if not self.root.is_dir():
+            raise SourceError(f"source directory {self.root} does not exist")
+        digest = hashlib.sha256()
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and path.suffix in (".yaml", ".yml"):
+                digest.update(str(path.relative_to(self.root)).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+        return "dir:" + digest.hexdigest()[:16]
+
+    def checkout(self, revision: str) -> Path:
+        return self.root
+
+    def reachable(self) -> bool:
+        return self.root.is_dir()
+
+    def watch(self, changed: threading.Event, stop: threading.Event) -> None:
+        from watchfiles import watch
+
+        for _ in watch(self.root, stop_event=stop, debounce=200, step=50, rust_timeout=1000):
+            changed.set()
+
+
+class GitSource:
+    """A Git remote (file://, https, ssh) at a branch or tag; `path` is the fleet root."""
+
+    def __init__(self, url: str, branch: str, path: str, state_dir: Path) -> None:
+        self.url = url
+        self.branch = branch
+        self.path = path
+        self.clone_dir = state_dir / "source" / "repo"
+        self.description = f"{url}@{branch}" + (f":{path}" if path else "")
+
+    def _git(self, *args: str, timeout: float = 120) -> str:
+        proc = subprocess.run(
+            ["git", "-C", str(self.clone_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise SourceError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        return proc.stdout.strip()
+
+    def _clone(self) -> None:
+        shutil.rmtree(self.clone_dir, ignore_errors=True)
+        self.clone_dir.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            ["git", "clone", "--quiet", "--no-checkout", self.url, str(self.clone_dir)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise SourceError(f"cannot clone {self.url}: {proc.stderr.strip()}")
+
+    def _healthy(self) -> bool:
+        if not (self.clone_dir / ".git").is_dir():
+            return False
+        try:
+            self._git("rev-parse", "--git-dir", timeout=10)
+            self._git("remote", "get-url", "origin", timeout=10)
+        except (SourceError, subprocess.TimeoutExpired):
+            return False
+        return True
+
+    def fetch(self) -> str:
+        """Fetch the branch (or tag); a missing or corrupt clone is cloned again."""
+        if not self._healthy():
+            self._clone()
+        refspecs = [
+            f"+refs/heads/{self.branch}:refs/remotes/origin/{self.branch}",
+            f"+refs/tags/{self.branch}:refs/tags/{self.branch}",
+        ]
+        try:
+            self._git("fetch", "--quiet", "--force", "origin", *refspecs)
+        except SourceError:
+            try:  # only one of branch/tag exists; fetch what does
+                self._git("fetch", "--quiet", "--force", "origin", refspecs[0])
+            except SourceError:
+                self._git("fetch", "--quiet", "--force", "origin", refspecs[1])
+        for ref in (f"refs/remotes/origin/{self.branch}", f"refs/tags/{self.branch}^{{commit}}"):
+            try:
+                return self._git("rev-parse", "--verify", "--quiet", ref, timeout=10)
+            except SourceError:
+                continue
+        raise SourceError(f"{self.url} has no branch or tag {self.branch!r}")
+
+    def checkout(self, revision: str) -> Path:
+        self._git("checkout", "--quiet", "--force", "--detach", revision)
+        self._git("clean", "--quiet", "-fdx")
+        root = (self.clone_dir / self.path).resolve()
+        if not root.is_relative_to(self.clone_dir.resolve()):
+            raise SourceError(f"--path {self.path!r} points outside the repository")
+        return root
+
+    def reachable(self) -> bool:
+        proc = subprocess.run(
+            ["git", "ls-remote", "--exit-code", self.url, "HEAD"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        return proc.returncode in (0, 2)
+
+    def watch(self, changed: threading.Event, stop: threading.Event) -> None:
+        stop.wait()  # a remote pushes no events: the loop fetches on its interval
+
+
+def open_source(spec: str, branch: str, path: str, state_dir: Path) -> Source:
+    """A local directory when `spec` is one, else a Git URL."""
+    local = Path(spec)
+    if (
+        "://" not in spec
+        and not spec.startswith("git@")
+        and local.is_dir()
+        and not (local / ".git").exists()
+        and not spec.endswith(".git")
+    ):
+        return LocalSource(local / path if path else local)
+    return GitSource(spec, branch, path, state_dir)

@@ -1,0 +1,60 @@
+"""Settings for the agent itself (not device state): apply policy, health checks after an
+apply, and the targets a connectivity change must keep reachable. Never diffed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from reconciler.spec.base import Name, SpecModel
+
+Policy = Literal["auto", "report"]
+Area = Literal[
+    "system",
+    "network",
+    "firewall",
+    "access",
+    "watchdog",
+    "gpio",
+    "leds",
+    "brightness",
+    "io",
+    "serial",
+    "modbus",
+    "cloud",
+    "update",
+    "services",
+]
+
+
+class HealthCheck(SpecModel):
+    """One check run after every apply; exactly one of command, tcp or http."""
+
+    name: Name
+    command: list[str] | None = Field(default=None, min_length=1)
+    """Argument vector, run without a shell; healthy when it exits 0."""
+    tcp: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")
+    """host:port that must accept a TCP connection."""
+    http: str | None = Field(default=None, pattern=r"^https?://")
+    """URL that must answer 2xx or 3xx."""
+    timeout_seconds: float = Field(default=5, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> HealthCheck:
+        kinds = [k for k in (self.command, self.tcp, self.http) if k is not None]
+        if len(kinds) != 1:
+            raise ValueError("a health check needs exactly one of command, tcp or http")
+        return self
+
+
+class AgentSpec(SpecModel):
+    policy: Policy | None = None
+    """auto: apply changes; report: plan only (drift is reported, nothing applied)."""
+    area_policy: dict[Area, Policy] | None = None
+    """Per-area override of `policy`, e.g. {network: report}."""
+    health_checks: list[HealthCheck] | None = None
+    health_window_seconds: int = Field(default=60, ge=1, le=3600)
+    """How long after an apply the checks may take to pass before the agent rolls back."""
+    must_reach: list[str] | None = None
+    """host:port targets that connectivity changes must not cut (safe apply)."""
