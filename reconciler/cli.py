@@ -40,8 +40,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for problem in report.problems:
             print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
         status = "valid" if report.ok else "invalid"
+        skipped = f" ({len(report.skipped)} non-spec YAML file(s) skipped)" if report.skipped else ""
         print(
-            f"{report.files} file(s) checked, {report.error_count} error(s): {status}.",
+            f"{report.files} file(s) checked, {report.error_count} error(s): {status}.{skipped}",
             file=sys.stdout if report.ok else sys.stderr,
         )
     return EXIT_OK if report.ok else EXIT_ERROR

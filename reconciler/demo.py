@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 FLEET = REPO / "fleet"
-DEVICE = "press-line-07"
+DEVICE = "press-line-01"
 
 
 def reconcile_bin() -> list[str]:

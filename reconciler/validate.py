@@ -14,6 +14,7 @@ from reconciler.loader import Problem, SpecError, YamlDocument, iter_yaml_files,
 class Report:
     files: int = 0
     problems: list[Problem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def error_count(self) -> int:
@@ -27,6 +28,7 @@ class Report:
         return {
             "valid": self.ok,
             "files": self.files,
+            "skipped": self.skipped,
             "errors": self.error_count,
             "problems": [p.as_dict() for p in self.problems],
         }
@@ -52,14 +54,33 @@ def document_problems(doc: YamlDocument) -> list[Problem]:
     return [doc.problem(("kind",), f"unknown kind {kind!r}; expected Device, Fleet or Group")]
 
 
+NOT_A_MAPPING = "expected a mapping at top level"
+
+
+def _is_spec(doc: YamlDocument) -> bool:
+    """Found while walking a directory: only documents that say they are ours count."""
+    return "apiVersion" in doc.data or "kind" in doc.data
+
+
 def validate_paths(paths: Iterable[str | Path]) -> Report:
+    """Files named are always checked; in directories, YAML that is not a spec (a CI
+    workflow, a pre-commit config) is skipped and counted."""
     report = Report()
+    named = {Path(p) for p in paths if not Path(p).is_dir()}
     for path in iter_yaml_files(paths):
-        report.files += 1
+        explicit = path in named
         try:
             doc = read_document(path)
         except SpecError as exc:
+            if not explicit and all(p.message.startswith(NOT_A_MAPPING) for p in exc.problems):
+                report.skipped.append(str(path))
+                continue
+            report.files += 1
             report.problems.extend(exc.problems)
             continue
-        report.problems.extend(document_problems(doc))
+        if not explicit and not _is_spec(doc):
+            report.skipped.append(str(path))
+            continue
+        report.files += 1
+        report.problems.extend(sorted(document_problems(doc)))
     return report

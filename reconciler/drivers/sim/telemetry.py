@@ -47,12 +47,26 @@ def host_facts(profile: HardwareProfile) -> dict[str, Any]:
     }
 
 
+_cpu_primed = False
+
+
+def _cpu_percent() -> float:
+    """CPU use since the previous call; the first call in a process samples 50 ms."""
+    global _cpu_primed
+    import psutil
+
+    if _cpu_primed:
+        return float(psutil.cpu_percent(interval=None))
+    _cpu_primed = True
+    return float(psutil.cpu_percent(interval=0.05))
+
+
 def system_usage() -> dict[str, Any]:
     import psutil
 
     vm = psutil.virtual_memory()
     return {
-        "cpuPercent": psutil.cpu_percent(interval=None),
+        "cpuPercent": _cpu_percent(),
         "memoryPercent": vm.percent,
         "uptimeSeconds": int(time.time() - psutil.boot_time()),
         "loadAverage": [round(x, 2) for x in psutil.getloadavg()],
