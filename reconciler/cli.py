@@ -40,7 +40,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for problem in report.problems:
             print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
         status = "valid" if report.ok else "invalid"
-        skipped = f" ({len(report.skipped)} non-spec YAML file(s) skipped)" if report.skipped else ""
+        for path in report.skipped:
+            print(f"{path}: skipped: not a reconciler document (no apiVersion or kind)")
+        skipped = f" ({len(report.skipped)} non-spec file(s) skipped)" if report.skipped else ""
         print(
             f"{report.files} file(s) checked, {report.error_count} error(s): {status}.{skipped}",
             file=sys.stdout if report.ok else sys.stderr,

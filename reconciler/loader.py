@@ -8,6 +8,7 @@ duplicate keys, alias bombs and unsupported tags with the exact line and column.
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,20 +102,33 @@ def dotted(loc: Iterable[str | int]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def _yaml_error_problem(file: str, exc: Exception) -> Problem:
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a 0-based mark, or '' (the C parser's messages omit it)."""
+    lines = text.split("\n")
+    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
+        return lines[line][column]
+    return ""
+
+
+def _yaml_error_problem(file: str, exc: Exception, text: str = "") -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
+    char = _char_at(text, mark.line, mark.column) if mark is not None else ""
+    if char and char != "\t" and "found character that" in str(problem):
+        problem = str(problem).replace("found character", f"found character {char!r}", 1)
     message = f"{context}, {problem}" if context and problem else str(problem)
     message = message.replace("\t", "\\t")
-    if "'\\t'" in message or "\\t" in message:
+    if char == "\t" or "'\\t'" in message or "\\t" in message:
         message = "tab character: YAML indentation must use spaces (" + message + ")"
     if mark is None:
         return Problem(file, 1, 1, "", f"invalid YAML: {message}")
     return Problem(file, mark.line + 1, mark.column + 1, "", f"invalid YAML: {message}")
 
 
-def _compose(text: str) -> Any:
+@functools.cache
+def _yaml() -> Any:
+    """One composer per process: building a YAML() scans ruamel's plug-ins each time."""
     from ruamel.yaml import YAML
 
     try:
@@ -122,9 +136,11 @@ def _compose(text: str) -> Any:
     except Exception:  # pragma: no cover - no C extension on this platform
         yaml = YAML(typ="safe", pure=True)
     yaml.allow_duplicate_keys = True  # we detect them ourselves, with a location
-    stream = io.StringIO(text)
-    nodes = list(yaml.compose_all(stream))
-    return nodes
+    return yaml
+
+
+def _compose(text: str) -> Any:
+    return list(_yaml().compose_all(io.StringIO(text)))
 
 
 class _Builder:
@@ -148,12 +164,16 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", loc)
         km = key_mark or node.start_mark
-        self.positions[loc] = Pos(
-            km.line + 1, km.column + 1, node.start_mark.line + 1, node.start_mark.column + 1
-        )
         kind = node.id
+        # A block mapping or list under a key is located at its key: its own start is its
+        # first child on a later line, which is not what a problem about it is about.
+        block = kind != "scalar" and node.start_mark.line != km.line
+        vm = km if block else node.start_mark
+        self.positions[loc] = Pos(km.line + 1, km.column + 1, vm.line + 1, vm.column + 1)
         if kind == "scalar":
             return self.scalar(node, loc)
+        if node.tag not in (_TAG + "seq", _TAG + "map"):
+            raise self.fail(node, f"unsupported YAML tag {node.tag!r}", loc)
         if kind == "sequence":
             return [
                 self.build(child, (*loc, i), None, depth + 1) for i, child in enumerate(node.value)
@@ -257,7 +277,7 @@ def parse_documents(text: str, file: str) -> list[YamlDocument]:
     try:
         nodes = _compose(text)
     except YAMLError as exc:
-        raise SpecError([_yaml_error_problem(file, exc)]) from None
+        raise SpecError([_yaml_error_problem(file, exc, text)]) from None
     docs = []
     for node in nodes:
         builder = _Builder(file)

@@ -38,6 +38,11 @@ def document_problems(doc: YamlDocument) -> list[Problem]:
     """Problems of one parsed document, by its `kind`."""
     kind = doc.data.get("kind")
     if kind == "Device":
+        from reconciler.fleet.render import fleet_root_of
+
+        root = fleet_root_of(doc.file)
+        if root is not None:
+            return _fleet_device_problems(root, Path(doc.file).stem)
         from reconciler.loader import validate_device_document
 
         return validate_device_document(doc)[1]
@@ -52,6 +57,16 @@ def document_problems(doc: YamlDocument) -> list[Problem]:
             )
         ]
     return [doc.problem(("kind",), f"unknown kind {kind!r}; expected Device, Fleet or Group")]
+
+
+def _fleet_device_problems(root: Path, name: str) -> list[Problem]:
+    """A device file inside a fleet is a fragment: validate what it renders to."""
+    from reconciler.fleet.render import render_fleet_device
+
+    try:
+        return render_fleet_device(root, name).problems
+    except SpecError as exc:
+        return list(exc.problems)
 
 
 NOT_A_MAPPING = "expected a mapping at top level"

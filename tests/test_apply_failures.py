@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from conftest import reconcile_cmd, subprocess_env
+from testkit import reconcile_cmd, subprocess_env
 
 SPEC = """apiVersion: reconciler/v1
 kind: Device

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from testkit import REPO
 
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 FULL = REPO / "examples" / "full-featured.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import REPO, SECRETS
+from testkit import REPO, SECRETS
 
 FULL = REPO / "examples" / "full-featured.yaml"
 

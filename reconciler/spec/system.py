@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from pydantic import Field, field_validator
 
 from reconciler.spec.base import Hostname, HostOrIp, SpecModel
@@ -22,8 +24,14 @@ class SystemSpec(SpecModel):
     def _known_timezone(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from zoneinfo import available_timezones
-
-        if value not in available_timezones() and value != "UTC":
+        if value not in _timezones() and value != "UTC":
             raise ValueError(f"unknown time zone {value!r} (expected an IANA name)")
         return value
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    """IANA names known to this machine; read once (a walk of the zoneinfo directories)."""
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())

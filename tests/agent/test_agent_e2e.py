@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import REPO, reconcile_cmd, subprocess_env
+from testkit import REPO, reconcile_cmd, subprocess_env
 
 DEVICE = "press-line-01"
 DEVICE_FILE = f"fleet/devices/{DEVICE}.yaml"

@@ -1,0 +1,203 @@
+"""`reconcile fleet validate`: every device rendered and validated, every problem in one run.
+
+Repo-wide checks come on top of the per-device ones (see render.py): duplicate device
+names, groups whose selector matches no device (a warning). A problem written in a group or
+in fleet.yaml is reported once, with the devices it affects. Large fleets are checked by a
+pool of worker processes (one per CPU), each with its own cache of merged group bases.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.fleet.documents import FLEET_FILE, FleetRepo, device_files, load_repo
+from reconciler.fleet.render import Renderer
+from reconciler.fleet.source import DirSource, FleetSource
+from reconciler.loader import Problem, SpecError
+
+PARALLEL_MIN_DEVICES = 400
+"""Below this many devices a worker pool costs more than it saves."""
+
+
+@dataclass
+class DeviceResult:
+    """What the report needs from one device (small: it crosses process boundaries)."""
+
+    rel: str
+    file: str
+    name: str | None
+    name_pos: tuple[int, int]
+    groups: list[str]
+    problems: list[Problem]
+    rendered: bool
+
+
+@dataclass
+class Report:
+    """The outcome of validating a fleet root."""
+
+    root: str
+    devices: list[DeviceResult]
+    groups: list[str]
+    group_files: dict[str, str]
+    fleet_file: str
+    problems: list[Problem]
+    """Every distinct problem, sorted; one located in a group lists its devices in `affected`."""
+    affected: dict[Problem, list[str]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+def check_device(renderer: Renderer, rel: str) -> DeviceResult:
+    """Render and validate one device, keeping only what the report needs."""
+    rendered = renderer.render(rel)
+    name_pos = (1, 1)
+    if rendered.merged is not None:
+        chain = rendered.merged.provenance.get(("metadata", "name"))
+        if chain:
+            name_pos = (chain[-1].line, chain[-1].col)
+    return DeviceResult(
+        rel=rel,
+        file=rendered.file,
+        name=rendered.name,
+        name_pos=name_pos,
+        groups=[g.name for g in rendered.groups],
+        problems=rendered.problems,
+        rendered=rendered.merged is not None,
+    )
+
+
+_WORKER: Renderer | None = None
+
+
+def _init_worker(root: str) -> None:
+    """Each worker loads the repo once and keeps its own cache of bases."""
+    global _WORKER
+    _WORKER = Renderer(load_repo(DirSource(root)))
+
+
+def _check_chunk(rels: list[str]) -> list[DeviceResult]:
+    assert _WORKER is not None, "worker not initialised"
+    return [check_device(_WORKER, rel) for rel in rels]
+
+
+def _check_all(repo: FleetRepo, rels: list[str], jobs: int) -> list[DeviceResult]:
+    """Every device, in a pool of `jobs` processes when the fleet is large."""
+    source = repo.source
+    if jobs <= 1 or len(rels) < PARALLEL_MIN_DEVICES or not isinstance(source, DirSource):
+        renderer = Renderer(repo)
+        return [check_device(renderer, rel) for rel in rels]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context(method)
+    size = max(50, len(rels) // (jobs * 8))
+    chunks = [rels[i : i + size] for i in range(0, len(rels), size)]
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(str(source.root),),
+    ) as pool:
+        return [result for chunk in pool.map(_check_chunk, chunks) for result in chunk]
+
+
+def default_jobs() -> int:
+    """One worker per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def validate_source(source: FleetSource, jobs: int | None = None) -> Report:
+    """Validate a fleet root from any source; never raises for problems in the repo."""
+    repo = load_repo(source)
+    rels, listing = device_files(source)
+    results = _check_all(repo, rels, default_jobs() if jobs is None else jobs)
+
+    problems: dict[Problem, None] = dict.fromkeys([*repo.problems, *listing])
+    seen_at: dict[tuple[str, int, int, str], Problem] = {p_key(p): p for p in problems}
+    affected: dict[Problem, list[str]] = {}
+    for result in results:
+        for problem in result.problems:
+            existing = seen_at.get(p_key(problem))
+            if existing is None:
+                seen_at[p_key(problem)] = problem
+                problems[problem] = None
+                existing = problem
+            if problem.file != result.file:
+                affected.setdefault(existing, []).append(result.name or result.rel)
+
+    first_by_name: dict[str, DeviceResult] = {}
+    used: set[str] = set()
+    for result in results:
+        used.update(result.groups)
+        if result.name is None:
+            continue
+        first = first_by_name.setdefault(result.name, result)
+        if first is not result:
+            line, col = result.name_pos
+            problems[
+                Problem(
+                    result.file,
+                    line,
+                    col,
+                    "metadata.name",
+                    f"duplicate device name {result.name!r} (also in {first.file})",
+                )
+            ] = None
+    for group in repo.groups:
+        if group.name not in used and results:
+            line, col = group.selector_pos
+            selector = ", ".join(f"{k}: {v}" for k, v in group.selector.items())
+            problems[
+                Problem(
+                    group.file,
+                    line,
+                    col,
+                    "selector",
+                    f"selector {{{selector}}} matches no device",
+                    "warning",
+                )
+            ] = None
+    if not rels and not listing:
+        problems[Problem(source.display("devices"), 1, 1, "", "no device files", "warning")] = None
+    for names in affected.values():
+        names.sort()
+    return Report(
+        root=source.display(""),
+        devices=results,
+        groups=[g.name for g in repo.groups],
+        group_files={g.file: g.name for g in repo.groups},
+        fleet_file=source.display(FLEET_FILE),
+        problems=sorted(problems),
+        affected=affected,
+    )
+
+
+def p_key(problem: Problem) -> tuple[str, int, int, str]:
+    """Problems at the same place with the same message are one (paths may differ)."""
+    return (problem.file, problem.line, problem.col, problem.message)
+
+
+def validate_fleet(root: str | Path, jobs: int | None = None) -> Report:
+    """Validate the fleet root `root` on disk; SpecError only if it is not a directory."""
+    path = Path(root)
+    if not path.is_dir():
+        what = "does not exist" if not path.exists() else "is not a directory"
+        raise SpecError([Problem(str(path), 1, 1, "", f"fleet root {what}")])
+    return validate_source(DirSource(path), jobs)
