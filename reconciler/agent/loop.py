@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.agent.sources import Source, SourceError
 from reconciler.agent.status import iso, write_status
@@ -78,9 +78,25 @@ class Memory:
         atomic_write(path, json.dumps(dataclasses.asdict(self), indent=1).encode(), mode=0o600)
 
 
+class AgentListener(Protocol):
+    """A service the agent runs beside the loop (status endpoint, Modbus, MQTT uplink)."""
+
+    def on_spec(self, target: Target, backend: Any) -> None:
+        """The spec enforced this pass and the backend it runs on (reconfigure if needed)."""
+
+    def on_status(self, status: dict[str, Any]) -> None:
+        """The status document, after every pass and when an apply starts."""
+
+    def on_event(self, kind: str, data: dict[str, Any]) -> None:
+        """apply.started, apply.result, apply.rolledBack, commit.rejected."""
+
+    def stop(self) -> None: ...
+
+
 class Agent:
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
+        self.listeners: list[AgentListener] = []
         self.stop = threading.Event()
         self.changed = threading.Event()
         self.memory = Memory.load(config.state_dir / AGENT_FILE)
@@ -126,7 +142,28 @@ class Agent:
 
     def save(self) -> None:
         self.memory.save(self.config.state_dir / AGENT_FILE)
+        self.publish_status()
+
+    def publish_status(self) -> None:
         write_status(self.config.state_dir, self.status)
+        for listener in self.listeners:
+            self._notify(listener.on_status, dict(self.status))
+
+    def emit(self, kind: str, **data: Any) -> None:
+        for listener in self.listeners:
+            self._notify(listener.on_event, kind, {"device": self.config.device, **data})
+
+    @staticmethod
+    def _notify(hook: Any, *args: Any) -> None:
+        """A failing service must never break the reconcile loop."""
+        try:
+            hook(*args)
+        except Exception:
+            log.exception("a service failed to take an update")
+
+    def request_sync(self) -> None:
+        """Fetch and reconcile now (an MQTT sync trigger); nothing is applied from it."""
+        self.changed.set()
 
     # -- the loop ------------------------------------------------------------------
 
@@ -159,6 +196,8 @@ class Agent:
                 deadline = min(deadline, self.wake_at)
             self.changed.wait(max(0.0, deadline - time.monotonic()))
         self.stop.set()
+        for listener in self.listeners:
+            self._notify(listener.stop)
 
     def _watch(self) -> None:
         try:
@@ -252,6 +291,7 @@ class Agent:
             "error": error,
         }
         self.status["rejected"] = {"commit": revision, "reason": reason, "message": error}
+        self.emit("commit.rejected", commit=revision, reason=reason, message=error)
 
     def _last_good(self) -> tuple[Target, str] | None:
         """The last spec that applied and passed its health checks, with its revision."""
@@ -272,6 +312,8 @@ class Agent:
 
         cfg = self.config
         backend = ops.open_backend(cfg.backend, cfg.state_dir, target.spec.metadata.model)
+        for listener in self.listeners:
+            self._notify(listener.on_spec, target, backend)
         store = ops.open_store(cfg.state_dir)
         try:
             with ops.locked(store):
@@ -297,10 +339,19 @@ class Agent:
                     return
                 if now_apply:
                     self.status["syncState"] = "Progressing"
-                    write_status(cfg.state_dir, self.status)
+                    self.publish_status()
                     subplan = _subplan(plan, now_apply)
+                    self.emit("apply.started", commit=revision, summary=subplan.summary)
                     result = ops.run_apply(
                         target, subplan, backend, store, self.secrets, self.stop.is_set
+                    )
+                    self.emit(
+                        "apply.result",
+                        commit=revision,
+                        status=result.status,
+                        applied=result.applied,
+                        error=result.error,
+                        applyId=result.apply_id,
                     )
                     if result.status != "applied":
                         self._count_failure(revision, "ApplyFailed", result.error or "")
@@ -386,6 +437,8 @@ class Agent:
         rollback = ops.Target(target.spec, f"rollback to {good_revision}")
         cfg = self.config
         backend = ops.open_backend(cfg.backend, cfg.state_dir, target.spec.metadata.model)
+        for listener in self.listeners:
+            self._notify(listener.on_spec, target, backend)
         store = ops.open_store(cfg.state_dir)
         try:
             with ops.locked(store):
@@ -401,6 +454,7 @@ class Agent:
         summary = f"health checks failed ({message}); {outcome} to {good_revision}"
         self.memory.failed[revision].update(reason="RolledBack", error=summary)
         self.condition("Ready", False, "RolledBack", summary)
+        self.emit("apply.rolledBack", commit=revision, to=good_revision, reason=summary)
 
     def _mark_good(self, revision: str, target: Target) -> None:
         self.memory.last_good_revision = revision
