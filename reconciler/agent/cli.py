@@ -26,6 +26,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     import logging
 
     from reconciler.agent.loop import AGENT_FILE, Agent, AgentConfig, Memory
+    from reconciler.agent.services import ModbusListener
     from reconciler.agent.sources import open_source
     from reconciler.agent.trust import TrustPolicy
 
@@ -59,6 +60,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         retry=args.retry,
     )
     agent = Agent(config)
+    agent.listeners.append(ModbusListener(state_dir))
     agent.install_signal_handlers()
     logging.getLogger("reconciler.agent").info(
         "agent for %s watching %s (state in %s)", device, config.source.description, state_dir

@@ -5,11 +5,12 @@ initial delay 0..30000 ms, retry count 0..5, response timeout 10..120000 ms, the
 non-deprecated swap modes and the intercept/point scaling functions. Protocol limits
 (2000 bits or 125 registers per read, 1968/123 per write) come from the Modbus spec.
 Checks that need several fields or list items are in `document_problems`, so each
-problem points at the exact field.
+problem points at the exact field; tags are checked against the model in `tag_problems`.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Iterator
@@ -564,6 +565,11 @@ def document_problems(spec: ModbusSpec) -> Iterator[tuple[Loc, str]]:
 
 
 def capability_problems(spec: ModbusSpec, profile: HardwareProfile) -> Iterator[tuple[Loc, str]]:
+    yield from _port_problems(spec, profile)
+    yield from tag_problems(spec, profile)
+
+
+def _port_problems(spec: ModbusSpec, profile: HardwareProfile) -> Iterator[tuple[Loc, str]]:
     ports: list[tuple[Loc, int]] = []
     if spec.slave is not None and spec.slave.rtu is not None:
         ports.append((("slave", "rtu", "port"), spec.slave.rtu.port))
@@ -574,3 +580,117 @@ def capability_problems(spec: ModbusSpec, profile: HardwareProfile) -> Iterator[
     for loc, port in ports:
         if port not in profile.serial_ports:
             yield loc, f"{profile.model} has {describe_ports(profile)}, not serial port {port}"
+
+
+# --- tags: which paths exist on the model and which accept writes --------------------------
+
+TAG_ROOTS = ("system", "gpio", "io", "hwmon", "watchdog", "reconciler", "modbus")
+"""Where tags point: the device's telemetry and configuration, the reconciler's own sync
+state, and modbus.DEVICE.COMMAND values polled by the master."""
+
+WRITE_THROUGH_FUNCTIONS = ("readHolding", "readCoils")
+"""A writable zone on modbus.DEVICE.COMMAND writes to the remote table the command reads."""
+
+_TAG_EXAMPLES = {
+    "system": "system.cpuPercent",
+    "gpio": "gpio.pins.0.level",
+    "io": "io.di.1.state",
+    "hwmon": "hwmon.temperatures.CPU",
+    "watchdog": "watchdog.timeoutSeconds",
+    "reconciler": "reconciler.syncState",
+    "modbus": "modbus.DEVICE.COMMAND",
+}
+_WRITABLE_HINT = (
+    "writable zones need gpio.pins.N.level, io.do.N.state, watchdog.enabled, "
+    "watchdog.timeoutSeconds or a readHolding/readCoils master command"
+)
+
+
+def tag_path(tag: str) -> tuple[str, ...]:
+    """The observed-state path a tag names: gpio.N.level is short for gpio.pins.N.level."""
+    parts = tuple(tag.split("."))
+    if len(parts) == 3 and parts[0] == "gpio" and parts[1].isdigit():
+        return ("gpio", "pins", parts[1], parts[2])
+    return parts
+
+
+def tag_writable(path: tuple[str, ...], command: MasterCommand | None = None) -> bool:
+    """Whether a Modbus write to this tag can be carried out (by a driver or the master)."""
+    match path:
+        case ("gpio", "pins", _, "level") | ("io", "do", _, "state"):
+            return True
+        case ("watchdog", "enabled" | "timeoutSeconds"):
+            return True
+        case ("modbus", _, _):
+            return command is not None and command.function in WRITE_THROUGH_FUNCTIONS
+    return False
+
+
+def _channel_problem(kind: str, channel: str, count: int, first: int, model: str) -> str | None:
+    if channel.isdigit() and first <= int(channel) < first + count:
+        return None
+    have = f"{kind} {first}..{first + count - 1}" if count else f"no {kind}"
+    return f"{model} has {have}, not {channel!r}"
+
+
+def _tag_problem(
+    tag: str, profile: HardwareProfile, commands: dict[tuple[str, str], MasterCommand]
+) -> str | None:
+    """Why `tag` cannot exist on this model, or None when it can."""
+    path = tag_path(tag)
+    root = path[0]
+    if root not in TAG_ROOTS:
+        close = difflib.get_close_matches(root, TAG_ROOTS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown tag root {root!r}{hint}; tags start with " + ", ".join(TAG_ROOTS)
+    if len(path) == 1:
+        return f"name a value inside {root}, e.g. {_TAG_EXAMPLES[root]}"
+    if root == "gpio":
+        if len(path) != 4 or path[1] != "pins" or path[3] != "level":
+            return "GPIO tags are gpio.pins.N.level (or gpio.N.level)"
+        return _channel_problem("GPIO pins", path[2], profile.gpio_pins, 0, profile.model)
+    if root == "io":
+        if path[1] not in ("di", "do"):
+            return f"I/O tags are io.di.N.FIELD or io.do.N.FIELD, not io.{path[1]}"
+        count = profile.digital_inputs if path[1] == "di" else profile.digital_outputs
+        if len(path) > 2:
+            return _channel_problem(f"{path[1].upper()} channels", path[2], count, 1, profile.model)
+        return None
+    if root == "watchdog" and not profile.has_watchdog():
+        return f"model {profile.model} has no hardware watchdog"
+    if root == "modbus":
+        if len(path) != 3:
+            return "polled values are modbus.DEVICE.COMMAND"
+        if (path[1], path[2]) in commands:
+            return None
+        if any(dev == path[1] for dev, _ in commands):
+            return f"master device {path[1]!r} has no command {path[2]!r}"
+        return f"no master device {path[1]!r} with commands (modbus.master.devices)"
+    return None
+
+
+def tag_problems(spec: ModbusSpec, profile: HardwareProfile) -> Iterator[tuple[Loc, str]]:
+    """Tags of zones and write commands that cannot exist on the model, and writable zones
+    whose tag cannot be written; located at the `tag` field."""
+    commands: dict[tuple[str, str], MasterCommand] = {}
+    devices = (spec.master.devices or []) if spec.master is not None else []
+    for dev in devices:
+        for cmd in dev.commands or []:
+            commands.setdefault((dev.name, cmd.name), cmd)
+    zones = (spec.slave.zones or []) if spec.slave is not None else []
+    for i, zone in enumerate(zones):
+        loc: Loc = ("slave", "zones", i, "tag")
+        problem = _tag_problem(zone.tag, profile, commands)
+        if problem is not None:
+            yield loc, problem
+        elif zone.writable and zone.table in WRITABLE_TABLES:
+            path = tag_path(zone.tag)
+            command = commands.get((path[1], path[2])) if len(path) == 3 else None
+            if not tag_writable(path, command):
+                yield loc, f"{zone.tag} is read-only; {_WRITABLE_HINT}"
+    for i, dev in enumerate(devices):
+        for j, cmd in enumerate(dev.commands or []):
+            if cmd.tag is not None:
+                problem = _tag_problem(cmd.tag, profile, commands)
+                if problem is not None:
+                    yield ("master", "devices", i, "commands", j, "tag"), problem

@@ -50,7 +50,7 @@ def test_design_example_is_valid_and_defaults_are_derived() -> None:
               - {name: cpu, table: input, address: 0, quantity: 2, dataType: float32,
                  tag: system.cpuPercent}
               - {name: do0, table: coils, address: 0, quantity: 1, dataType: bool,
-                 tag: gpio.0.level, writable: true}
+                 tag: io.do.1.state, writable: true}
               - {name: temp, table: holding, address: 10, dataType: float, tag: hwmon.cpu,
                  swap: little-endian, scaling: {point: {sourceMin: 0, sourceMax: 100,
                  targetMin: 0, targetMax: 1}}}
@@ -97,11 +97,11 @@ def test_design_example_is_valid_and_defaults_are_derived() -> None:
 def test_overlapping_zones_point_at_the_later_zone() -> None:
     found = problems(
         zones(
-            "{name: a, table: holding, address: 0, quantity: 4, tag: x.a}",
-            "{name: b, table: input, address: 2, quantity: 2, dataType: float32, tag: x.b}",
-            "{name: c, table: holding, address: 3, quantity: 2, dataType: int32, tag: x.c}",
-            "{name: d, table: holding, address: 5, tag: x.d}",
-            "{name: e, table: holding, address: 1, tag: x.e}",
+            "{name: a, table: holding, address: 0, quantity: 4, tag: system.a}",
+            "{name: b, table: input, address: 2, quantity: 2, dataType: float32, tag: system.b}",
+            "{name: c, table: holding, address: 3, quantity: 2, dataType: int32, tag: system.c}",
+            "{name: d, table: holding, address: 5, tag: system.d}",
+            "{name: e, table: holding, address: 1, tag: system.e}",
         )
     )
     expect(
@@ -116,10 +116,10 @@ def test_overlapping_zones_point_at_the_later_zone() -> None:
 def test_zone_sizes_and_address_range() -> None:
     found = problems(
         zones(
-            "{name: a, table: holding, address: 65534, quantity: 4, tag: x.a}",
-            "{name: b, table: coils, address: 0, quantity: 2001, tag: x.b}",
-            "{name: c, table: input, address: 0, quantity: 126, tag: x.c}",
-            "{name: d, table: input, address: 65535, dataType: uint32, tag: x.d}",
+            "{name: a, table: holding, address: 65534, quantity: 4, tag: system.a}",
+            "{name: b, table: coils, address: 0, quantity: 2001, tag: system.b}",
+            "{name: c, table: input, address: 0, quantity: 126, tag: system.c}",
+            "{name: d, table: input, address: 65535, dataType: uint32, tag: system.d}",
         )
     )
     expect(
@@ -136,14 +136,14 @@ def test_zone_sizes_and_address_range() -> None:
 def test_zone_types_against_tables() -> None:
     found = problems(
         zones(
-            "{name: a, table: holding, address: 0, quantity: 3, dataType: float32, tag: x.a}",
-            "{name: b, table: holding, address: 10, dataType: bool, tag: x.b}",
-            "{name: c, table: coils, address: 0, dataType: int16, tag: x.c}",
-            "{name: d, table: input, address: 20, quantity: 4, dataType: float64, tag: x.d,"
+            "{name: a, table: holding, address: 0, quantity: 3, dataType: float32, tag: system.a}",
+            "{name: b, table: holding, address: 10, dataType: bool, tag: system.b}",
+            "{name: c, table: coils, address: 0, dataType: int16, tag: system.c}",
+            "{name: d, table: input, address: 20, quantity: 4, dataType: float64, tag: system.d,"
             " writable: true}",
-            "{name: e, table: holding, address: 30, dataType: string, tag: x.e}",
-            "{name: f, table: discrete, address: 0, tag: x.f, swap: byte}",
-            "{name: g, table: holding, address: 40, dataType: float64, quantity: 6, tag: x.g}",
+            "{name: e, table: holding, address: 30, dataType: string, tag: system.e}",
+            "{name: f, table: discrete, address: 0, tag: system.f, swap: byte}",
+            "{name: g, table: holding, address: 40, dataType: float64, quantity: 6, tag: system.g}",
         )
     )
     expect(
@@ -152,9 +152,9 @@ def test_zone_types_against_tables() -> None:
             "spec.modbus.slave.zones.0.quantity": (8, 59, "float32 takes 2 registers per value"),
             "spec.modbus.slave.zones.1.dataType": (9, 60, "bool needs coils or discrete"),
             "spec.modbus.slave.zones.2.dataType": (10, 57, "dataType must be bool, not int16"),
-            "spec.modbus.slave.zones.3.writable": (11, 100, "input is read-only in Modbus"),
+            "spec.modbus.slave.zones.3.writable": (11, 105, "input is read-only in Modbus"),
             "spec.modbus.slave.zones.4.quantity": (12, 11, "a string needs a quantity"),
-            "spec.modbus.slave.zones.5.swap": (13, 66, "swap applies to registers"),
+            "spec.modbus.slave.zones.5.swap": (13, 71, "swap applies to registers"),
             "spec.modbus.slave.zones.6.quantity": (14, 79, "quantity 6 is not a multiple of 4"),
         },
     )
@@ -163,19 +163,19 @@ def test_zone_types_against_tables() -> None:
 def test_zone_scaling() -> None:
     found = problems(
         zones(
-            "{name: a, table: holding, address: 0, dataType: int16, tag: x.a, scaling: {point:"
+            "{name: a, table: holding, address: 0, dataType: int16, tag: system.a, scaling: {point:"
             " {sourceMin: 1, sourceMax: 1, targetMin: 0, targetMax: 10}}}",
-            "{name: b, table: holding, address: 1, tag: x.b, writable: true,"
+            "{name: b, table: holding, address: 1, tag: watchdog.enabled, writable: true,"
             " scaling: {intercept: {slope: 0}}}",
-            "{name: c, table: coils, address: 3, tag: x.c, scaling: {intercept: {slope: 2}}}",
+            "{name: c, table: coils, address: 3, tag: system.c, scaling: {intercept: {slope: 2}}}",
         )
     )
     expect(
         found,
         {
-            "spec.modbus.slave.zones.0.scaling.point.sourceMax": (8, 119, "must differ"),
-            "spec.modbus.slave.zones.1.scaling": (9, 84, "needs invertible scaling"),
-            "spec.modbus.slave.zones.2.scaling": (10, 66, "needs a numeric dataType, not bool"),
+            "spec.modbus.slave.zones.0.scaling.point.sourceMax": (8, 124, "must differ"),
+            "spec.modbus.slave.zones.1.scaling": (9, 97, "needs invertible scaling"),
+            "spec.modbus.slave.zones.2.scaling": (10, 71, "needs a numeric dataType, not bool"),
         },
     )
 
@@ -200,8 +200,8 @@ def test_zone_schema(zone: str, path: str, col: int, fragment: str) -> None:
 def test_duplicate_zone_names() -> None:
     found = problems(
         zones(
-            "{name: a, table: holding, address: 0, tag: x.a}",
-            "{name: a, table: holding, address: 1, tag: x.b}",
+            "{name: a, table: holding, address: 0, tag: system.a}",
+            "{name: a, table: holding, address: 1, tag: system.b}",
         )
     )
     expect(found, {"spec.modbus.slave.zones.1.name": (9, 18, "duplicate name 'a'")})

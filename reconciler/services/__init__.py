@@ -1,0 +1,1 @@
+"""Services the agent itself runs on every backend (the Modbus slave and master, ...)."""
