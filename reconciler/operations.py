@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 from reconciler.errors import OperationError
 
-BACKENDS = ("sim",)
+BACKENDS = ("sim", "linux")
 __all__ = ["OperationError"]
 
 
@@ -84,13 +84,32 @@ def load_target(file: str | None, fleet: str | None, device: str | None) -> Targ
     raise OperationError("say which spec to use: --file FILE, or --fleet DIR --device NAME")
 
 
-def open_backend(name: str, state_dir: Path, model: str | None) -> Backend:
-    """The backend by name; the sim one is created from `model`'s factory defaults."""
+def open_backend(
+    name: str, state_dir: Path, model: str | None, must_reach: tuple[str, ...] = ()
+) -> Backend:
+    """The backend by name; the sim one is created from `model`'s factory defaults.
+    `must_reach` (host:port, from the spec's agent.mustReach) guards connectivity changes
+    on the linux backend: they are reverted if a target stops answering."""
     if name == "sim":
         from reconciler.drivers.sim.backend import SimBackend
 
         return SimBackend.open(state_dir, model)
+    if name == "linux":
+        from reconciler.drivers.linux.backend import LinuxBackend
+        from reconciler.drivers.linux.context import LinuxOptions
+
+        options = LinuxOptions.load(state_dir)
+        if must_reach:
+            options = dataclasses.replace(options, must_reach=must_reach)
+        return LinuxBackend.open(state_dir, model, options=options)
     raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+
+
+def target_backend(name: str, state_dir: Path, target: Target) -> Backend:
+    """The backend for applying `target`: its model, its must-reach targets."""
+    agent = target.spec.spec.agent
+    must_reach = tuple(agent.must_reach or ()) if agent else ()
+    return open_backend(name, state_dir, target.spec.metadata.model, must_reach)
 
 
 def open_store(state_dir: Path) -> Store:

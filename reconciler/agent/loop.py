@@ -311,7 +311,7 @@ class Agent:
         from reconciler import operations as ops
 
         cfg = self.config
-        backend = ops.open_backend(cfg.backend, cfg.state_dir, target.spec.metadata.model)
+        backend = ops.target_backend(cfg.backend, cfg.state_dir, target)
         for listener in self.listeners:
             self._notify(listener.on_spec, target, backend)
         store = ops.open_store(cfg.state_dir)
@@ -436,7 +436,7 @@ class Agent:
         target, good_revision = good
         rollback = ops.Target(target.spec, f"rollback to {good_revision}")
         cfg = self.config
-        backend = ops.open_backend(cfg.backend, cfg.state_dir, target.spec.metadata.model)
+        backend = ops.target_backend(cfg.backend, cfg.state_dir, target)
         for listener in self.listeners:
             self._notify(listener.on_spec, target, backend)
         store = ops.open_store(cfg.state_dir)

@@ -1,0 +1,74 @@
+"""Which driver class handles which area (shared by the backend and the revert guard)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from reconciler.drivers.linux.access import AccessDriver
+from reconciler.drivers.linux.context import Context
+from reconciler.drivers.linux.firewall import FirewallDriver
+from reconciler.drivers.linux.gpio import GpioDriver
+from reconciler.drivers.linux.leds import LedsDriver
+from reconciler.drivers.linux.network import NetworkDriver
+from reconciler.drivers.linux.serial import SerialDriver
+from reconciler.drivers.linux.services import ServicesDriver
+from reconciler.drivers.linux.stored import StoredDriver
+from reconciler.drivers.linux.system import SystemDriver
+from reconciler.drivers.linux.update import UpdateDriver
+from reconciler.drivers.linux.watchdog import WatchdogDriver
+from reconciler.engine.change import Change
+from reconciler.engine.planner import SecretLookup
+from reconciler.errors import DeviceError
+
+DRIVERS: dict[str, Any] = {
+    "system": SystemDriver,
+    "network": NetworkDriver,
+    "firewall": FirewallDriver,
+    "access": AccessDriver,
+    "watchdog": WatchdogDriver,
+    "gpio": GpioDriver,
+    "leds": LedsDriver,
+    "serial": SerialDriver,
+    "services": ServicesDriver,
+    "update": UpdateDriver,
+}
+STORED = ("modbus", "cloud")
+CONFIG_AREAS = (*DRIVERS, *STORED)
+RISKY = ("network", "firewall", "access")
+"""Areas whose changes can cut the device off: applied inside a confirm window."""
+
+
+class Driver(Protocol):
+    def observe(self) -> Any: ...
+
+    def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None: ...
+
+
+@runtime_checkable
+class Checkpointed(Driver, Protocol):
+    def checkpoint(self, changes: Sequence[Change]) -> dict[str, Any]: ...
+
+    def restore(self, snap: dict[str, Any]) -> None: ...
+
+
+class NotManaged:
+    """An area this backend has no driver for (io, brightness): says so on apply."""
+
+    def __init__(self, area: str) -> None:
+        self.area = area
+
+    def observe(self) -> Any:
+        return None
+
+    def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
+        raise DeviceError(f"the linux backend does not manage {self.area}")
+
+
+def make_driver(ctx: Context, area: str) -> Driver:
+    if area in DRIVERS:
+        driver: Driver = DRIVERS[area](ctx)
+        return driver
+    if area in STORED:
+        return StoredDriver(ctx, area)
+    return NotManaged(area)

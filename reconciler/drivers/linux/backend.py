@@ -1,0 +1,117 @@
+"""The linux backend: per-area drivers over one Host (root prefix + runner), risky areas
+wrapped in safe apply, and telemetry for `observe`, Modbus tags and the status endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reconciler.drivers.linux import disks, hostinfo, hwmon, nics, processes
+from reconciler.drivers.linux.access import AccessDriver
+from reconciler.drivers.linux.areas import CONFIG_AREAS, RISKY, Checkpointed, Driver, make_driver
+from reconciler.drivers.linux.context import Context, LinuxOptions
+from reconciler.drivers.linux.host import Host
+from reconciler.drivers.linux.network import NetworkDriver
+from reconciler.drivers.linux.profile import generic_profile
+from reconciler.drivers.linux.runner import Runner, SubprocessRunner
+from reconciler.drivers.linux.safe import SafeApply
+from reconciler.drivers.linux.services import ServicesDriver
+from reconciler.drivers.linux.usage import UsageSampler
+from reconciler.errors import DeviceError, OperationError
+from reconciler.profiles import HardwareProfile, get_profile
+
+
+def _always(changes: Any) -> bool:
+    return True
+
+
+class LinuxBackend:
+    name = "linux"
+
+    def __init__(self, ctx: Context, profile: HardwareProfile) -> None:
+        self.ctx = ctx
+        self.profile = profile
+        self.usage = UsageSampler(ctx.host)
+        self._drivers: dict[str, Driver] = {}
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        model: str | None,
+        root: Path = Path("/"),
+        runner: Runner | None = None,
+        options: LinuxOptions | None = None,
+    ) -> LinuxBackend:
+        """This host (or `root` with `runner`); `model` picks a built-in profile, None
+        builds a generic one from the host. Options default to <state-dir>/linux/options.json."""
+        host = Host(root, runner if runner is not None else SubprocessRunner())
+        ctx = Context(
+            host, options if options is not None else LinuxOptions.load(state_dir), state_dir
+        )
+        if model:
+            try:
+                profile = get_profile(model)
+            except KeyError as exc:
+                raise OperationError(str(exc.args[0])) from None
+        else:
+            profile = generic_profile(ctx)
+        return cls(ctx, profile)
+
+    @property
+    def host(self) -> Host:
+        return self.ctx.host
+
+    def driver(self, area: str) -> Driver:
+        if area not in self._drivers:
+            driver = make_driver(self.ctx, area)
+            if area in RISKY and isinstance(driver, Checkpointed):
+                risky = driver.risky if isinstance(driver, AccessDriver) else _always
+                driver = SafeApply(self.ctx, area, driver, risky)
+            self._drivers[area] = driver
+        return self._drivers[area]
+
+    def observe(self) -> dict[str, Any]:
+        """The configuration areas; an area the host lacks is left out and its reason is
+        listed under `unavailable`."""
+        out, unavailable = {}, {}
+        for area in CONFIG_AREAS:
+            try:
+                out[area] = self.driver(area).observe()
+            except DeviceError as exc:
+                unavailable[area] = str(exc)
+        if unavailable:
+            out["unavailable"] = unavailable
+        return out
+
+    def telemetry(self) -> dict[str, Callable[[], Any]]:
+        """Read-only telemetry readers by key (the bench times each)."""
+        net = NetworkDriver(self.ctx)
+        return {
+            "host": lambda: hostinfo.host_info(self.host, self.profile.model),
+            "usage": self.usage.usage,
+            "hwmon": lambda: hwmon.hwmon(self.host),
+            "disks": lambda: disks.disks(self.host),
+            "networkInterfaces": lambda: nics.interfaces(self.host, net.links(), net.routes()),
+            "processes": lambda: processes.processes(self.host),
+            "systemServices": ServicesDriver(self.ctx).listing,
+        }
+
+    def observe_all(self) -> dict[str, Any]:
+        """Configuration plus telemetry (system.cpuPercent, hwmon, host, disks, ...)."""
+        out = self.observe()
+        unavailable = out.pop("unavailable", {})
+        for key, read in self.telemetry().items():
+            try:
+                value = read()
+            except DeviceError as exc:
+                unavailable[key] = str(exc)
+                continue
+            if key == "usage":
+                out.setdefault("system", {}).update(value)
+            else:
+                out[key] = value
+        if unavailable:
+            out["unavailable"] = unavailable
+        return out

@@ -1,0 +1,48 @@
+"""Telemetry: network interfaces in the portal's networking/interfaces shape, with
+addresses, default gateway, DNS servers and counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.drivers.linux.facts import config
+from reconciler.drivers.linux.host import Host
+
+
+def interface_type(host: Host, name: str, link: dict[str, Any]) -> str:
+    if link["linkType"] == "loopback":
+        return "Loopback"
+    if host.exists(f"/sys/class/net/{name}/wireless"):
+        return "Wi-Fi"
+    if name.startswith(("wwan", "ppp")):
+        return "Cellular"
+    return "Ethernet" if link["linkType"] == "ether" else str(link["linkType"])
+
+
+def interfaces(
+    host: Host, links: dict[str, dict[str, Any]], routes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    nameservers = config.resolv_conf(host.read("/etc/resolv.conf") or "")["nameservers"]
+    best = routes[0]["dev"] if routes else None
+    out = []
+    for name, link in links.items():
+        mine = [r for r in routes if r["dev"] == name]
+        entry: dict[str, Any] = {
+            "ifIndex": link["index"],
+            "name": name,
+            "type": interface_type(host, name, link),
+            "mtu": link["mtu"],
+            "connected": link["lowerUp"] and link["up"],
+            "isDefault": name == best,
+            "hardwareAddress": link["mac"],
+            "addresses": [a["cidr"] for a in link["addresses"]],
+            "dhcpEnabled": any(a["dynamic"] for a in link["addresses"]),
+        }
+        if mine:
+            entry["gateway"] = [r["gateway"] for r in mine if r["gateway"]]
+            entry["ipv4Metric"] = mine[0]["metric"]
+            entry["dns"] = nameservers
+        if link["counters"] is not None:
+            entry["iocounters"] = {"ifindex": link["index"], **link["counters"]}
+        out.append(entry)
+    return out

@@ -1,0 +1,132 @@
+"""One way to run commands, so drivers can target this host, a network namespace or a fake."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reconciler.errors import DeviceError
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished command left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+class CommandFailed(DeviceError):
+    """A command exited non-zero; the message carries its stderr."""
+
+
+class ToolMissing(DeviceError):
+    """The command is not installed on this host."""
+
+
+class Runner(Protocol):
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        check: bool = True,
+        timeout: float = 60.0,
+    ) -> Completed: ...
+
+    def which(self, tool: str) -> bool: ...
+
+
+def _failed(result: Completed) -> CommandFailed:
+    detail = result.stderr.strip() or result.stdout.strip() or f"exit code {result.returncode}"
+    return CommandFailed(f"`{' '.join(result.argv)}` failed: {detail.splitlines()[-1]}")
+
+
+class SubprocessRunner:
+    """Runs real commands, optionally behind a prefix (`ip netns exec NS`)."""
+
+    def __init__(self, prefix: Sequence[str] = ()) -> None:
+        self.prefix = tuple(prefix)
+        self._which: dict[str, bool] = {}
+
+    @classmethod
+    def in_netns(cls, namespace: str) -> SubprocessRunner:
+        return cls(("ip", "netns", "exec", namespace))
+
+    def which(self, tool: str) -> bool:
+        if tool not in self._which:
+            self._which[tool] = shutil.which(tool) is not None
+        return self._which[tool]
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        check: bool = True,
+        timeout: float = 60.0,
+    ) -> Completed:
+        args = tuple(argv)
+        if not self.which(args[0]):
+            raise ToolMissing(f"{args[0]} is not installed on this host")
+        env = {**os.environ, "LC_ALL": "C", "SYSTEMD_PAGER": "", "PAGER": "cat"}
+        try:
+            proc = subprocess.run(
+                [*self.prefix, *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise CommandFailed(f"`{' '.join(args)}` did not finish within {timeout:g} s") from None
+        result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
+        if check and result.returncode != 0:
+            raise _failed(result)
+        return result
+
+
+Handler = Callable[[tuple[str, ...], str | None], Completed | str]
+"""Answers one command: stdout (exit 0) or a whole Completed; raises to simulate a crash."""
+
+
+@dataclass
+class FakeRunner:
+    """Answers commands with `handler` and records them: tests and dry-run contracts."""
+
+    handler: Handler
+    tools: Collection[str] | None = None
+    calls: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
+
+    def which(self, tool: str) -> bool:
+        return self.tools is None or tool in self.tools
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        check: bool = True,
+        timeout: float = 60.0,
+    ) -> Completed:
+        args = tuple(argv)
+        if not self.which(args[0]):
+            raise ToolMissing(f"{args[0]} is not installed on this host")
+        self.calls.append((args, stdin))
+        answer = self.handler(args, stdin)
+        result = Completed(args, 0, answer) if isinstance(answer, str) else answer
+        if check and result.returncode != 0:
+            raise _failed(result)
+        return result
+
+    def commands(self) -> list[str]:
+        """The recorded commands as shell-like lines (for assertions)."""
+        return [" ".join(argv) for argv, _ in self.calls]

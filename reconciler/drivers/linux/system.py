@@ -1,0 +1,89 @@
+"""system area: host name, description (PRETTY_HOSTNAME), time zone, NTP (timesyncd)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from reconciler.drivers.linux.context import Context, desired_after
+from reconciler.drivers.linux.facts import config
+from reconciler.drivers.linux.files import MANAGED_HEADER, set_env_key, symlink, with_dropins
+from reconciler.engine.change import Change
+from reconciler.engine.planner import SecretLookup
+from reconciler.errors import DeviceError
+
+ZONEINFO = "/usr/share/zoneinfo"
+TIMESYNCD_DROPIN = "/etc/systemd/timesyncd.conf.d/50-reconciler.conf"
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
+
+
+class SystemDriver:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.host = ctx.host
+
+    def observe(self) -> dict[str, Any]:
+        h = self.host
+        hostname = (h.read("/etc/hostname") or h.read("/proc/sys/kernel/hostname") or "").strip()
+        info = config.env_file(h.read("/etc/machine-info") or "")
+        ntp = config.merged_ini(
+            with_dropins(h, "/etc/systemd/timesyncd.conf", "/etc/systemd/timesyncd.conf.d")
+        )
+        servers = [s for v in ntp.get("Time", {}).get("NTP", []) for s in v.split()]
+        return {
+            "hostname": hostname.split(".")[0] if hostname else "",
+            "description": info.get("PRETTY_HOSTNAME", ""),
+            "timezone": self.timezone(),
+            "ntp": servers,
+        }
+
+    def timezone(self) -> str:
+        link = self.host.readlink("/etc/localtime")
+        if link and "zoneinfo/" in link:
+            return link.split("zoneinfo/", 1)[1]
+        return (self.host.read("/etc/timezone") or "UTC").strip()
+
+    def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
+        want = desired_after("system", self.observe(), changes)
+        keys = {str(c.path[1]) for c in changes if len(c.path) > 1} or set(want)
+        self.validate(want, keys)
+        h = self.host
+        if "hostname" in keys:
+            name = want["hostname"]
+            h.write("/etc/hostname", name + "\n")
+            h.write("/etc/hosts", _hosts(h.read("/etc/hosts") or "", name))
+            h.run(["hostname", name])
+        if "description" in keys:
+            text = h.read("/etc/machine-info") or ""
+            h.write("/etc/machine-info", set_env_key(text, "PRETTY_HOSTNAME", want["description"]))
+        if "timezone" in keys:
+            zone = want["timezone"]
+            symlink(h, "/etc/localtime", f"{ZONEINFO}/{zone}")
+            h.write("/etc/timezone", zone + "\n")
+        if "ntp" in keys:
+            h.write(TIMESYNCD_DROPIN, f"{MANAGED_HEADER}[Time]\nNTP={' '.join(want['ntp'])}\n")
+            if h.systemd_running():
+                h.run(["systemctl", "try-restart", "systemd-timesyncd"])
+
+    def validate(self, want: dict[str, Any], keys: set[str]) -> None:
+        if "hostname" in keys:
+            name = str(want.get("hostname", ""))
+            if len(name) > 253 or not all(_LABEL.match(p) for p in name.split(".")):
+                raise DeviceError(f"invalid host name {name!r}")
+        if "timezone" in keys:
+            zone = str(want.get("timezone", ""))
+            if not _ZONE.match(zone) or not self.host.path(f"{ZONEINFO}/{zone}").is_file():
+                raise DeviceError(f"time zone {zone!r} is not installed ({ZONEINFO})")
+        if "ntp" in keys:
+            for server in want.get("ntp") or []:
+                if not re.fullmatch(r"[A-Za-z0-9.:-]+", str(server)):
+                    raise DeviceError(f"invalid NTP server {server!r}")
+
+
+def _hosts(text: str, name: str) -> str:
+    """/etc/hosts with the 127.0.1.1 line (Debian's own-name entry) naming `name`."""
+    lines = [line for line in text.splitlines() if not line.startswith("127.0.1.1")]
+    lines.append(f"127.0.1.1\t{name}")
+    return "\n".join(lines) + "\n"

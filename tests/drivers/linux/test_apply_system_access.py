@@ -1,0 +1,110 @@
+"""Apply on a fake root: system identity and accounts. Account tools run for real against
+the fake root's /etc (shadow-utils --prefix), never against this machine's."""
+
+from __future__ import annotations
+
+import pytest
+from linux_converge import SECRETS, converge, plan, secrets
+from linux_fakehost import ED25519, FakeMachine
+
+from reconciler.drivers.linux.backend import LinuxBackend
+from reconciler.engine.credentials import verify_password
+from reconciler.errors import DeviceError
+
+HASH = "$6$rounds=5000$abcdefgh$" + "a" * 86
+
+
+def test_system_identity(backend: LinuxBackend, machine: FakeMachine) -> None:
+    desired = {
+        "hostname": "press-line-07",
+        "description": "Press line 7",
+        "timezone": "Europe/Berlin",
+        "ntp": ["ntp1.plant-a.example", "pool.ntp.org"],
+    }
+    assert converge(backend, "system", desired) == []
+    assert machine.read("/etc/hostname") == "press-line-07\n"
+    assert "127.0.1.1\tpress-line-07" in machine.read("/etc/hosts")
+    assert "localhost" in machine.read("/etc/hosts")
+    assert machine.path("/etc/localtime").readlink().as_posix().endswith("Europe/Berlin")
+    assert machine.read("/proc/sys/kernel/hostname") == "press-line-07\n"  # `hostname` ran
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("hostname", "bad_name", "invalid host name"), ("timezone", "Mars/Base", "not installed")],
+)
+def test_system_refuses_bad_values_before_writing(
+    backend: LinuxBackend, machine: FakeMachine, field: str, value: str, message: str
+) -> None:
+    changes = plan(backend, "system", {field: value})
+    with pytest.raises(DeviceError, match=message):
+        backend.driver("system").apply(changes, secrets)
+    assert machine.read("/etc/hostname") == "gw-01\n"
+
+
+def test_users_roles_keys_and_passwords(backend: LinuxBackend, machine: FakeMachine) -> None:
+    desired = {
+        "roles": [{"name": "viewer", "permissions": ["status:read"]}],
+        "users": [
+            {
+                "name": "monitor",
+                "description": "Monitoring",
+                "roles": ["viewer"],
+                "password": {"secretRef": "monitor-password"},
+                "sshAuthorizedKeys": [ED25519],
+            },
+            {"name": "ops", "roles": ["admin", "viewer"], "passwordHash": HASH, "enabled": False},
+        ],
+    }
+    assert converge(backend, "access", desired) == []
+    passwd = machine.read("/etc/passwd")
+    assert "monitor:x:" in passwd and ":Monitoring:" in passwd
+    group = machine.read("/etc/group")
+    assert "viewer:x:" in group and "dialout:x:20:ops" in group  # non-role groups are kept
+    shadow = {line.split(":")[0]: line.split(":") for line in machine.read("/etc/shadow").split()}
+    assert verify_password(SECRETS["monitor-password"], shadow["monitor"][1])
+    assert shadow["ops"][1] == HASH and shadow["ops"][7] == "1"  # expired = disabled
+    keys = machine.path("/home/monitor/.ssh/authorized_keys")
+    assert keys.read_text() == ED25519 + "\n" and keys.stat().st_mode & 0o777 == 0o600
+
+
+def test_pruned_user_is_deleted(backend: LinuxBackend, machine: FakeMachine) -> None:
+    converge(backend, "access", {"users": [{"name": "tmpuser", "roles": ["admin"]}]})
+    assert "tmpuser:" in machine.read("/etc/passwd")
+    from reconciler.engine.planner import plan_changes
+
+    observed = backend.driver("access").observe()
+    changes = plan_changes(
+        {"access": {"prune": True, "users": [{"name": "ops"}]}},
+        {"access": observed},
+        secrets=secrets,
+        inventory=[("access.users", "tmpuser")],
+    )
+    assert [c.op for c in changes] == ["remove"]
+    backend.driver("access").apply(changes, secrets)
+    assert "tmpuser:" not in machine.read("/etc/passwd")
+    assert "ops:" in machine.read("/etc/passwd")
+
+
+def test_undefined_role_is_refused(backend: LinuxBackend, machine: FakeMachine) -> None:
+    changes = plan(backend, "access", {"users": [{"name": "x1", "roles": ["ghost"]}]})
+    with pytest.raises(DeviceError, match="no role 'ghost'"):
+        backend.driver("access").apply(changes, secrets)
+    assert "x1:" not in machine.read("/etc/passwd")
+
+
+def test_sshd_dropin_and_password_policy(backend: LinuxBackend, machine: FakeMachine) -> None:
+    desired = {
+        "ssh": {"port": 2222, "passwordAuthentication": False},
+        "passwordPolicy": {"lengthMin": 12, "atLeastOneDigit": True},
+    }
+    assert converge(backend, "access", desired) == []
+    dropin = machine.read("/etc/ssh/sshd_config.d/10-reconciler.conf")
+    assert "Port 2222" in dropin and "PasswordAuthentication no" in dropin
+    assert "minlen = 12" in machine.read("/etc/security/pwquality.conf.d/50-reconciler.conf")
+
+
+def test_unsupported_access_settings_say_so(backend: LinuxBackend) -> None:
+    changes = plan(backend, "access", {"authLock": {"enable": True}})
+    with pytest.raises(DeviceError, match=r"does not manage access\.authLock"):
+        backend.driver("access").apply(changes, secrets)

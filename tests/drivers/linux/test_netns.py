@@ -1,0 +1,165 @@
+"""The network and firewall drivers against real kernels: network namespaces joined by
+veth pairs, created and deleted by each test (root only; skipped with the reason
+elsewhere). Files go to a temp root, commands run inside the device's namespace."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from linux_converge import plan, secrets
+from linux_netns import Lab, connects, lab, namespaces_usable, sh
+
+from reconciler.drivers.linux.backend import LinuxBackend
+from reconciler.drivers.linux.context import LinuxOptions
+from reconciler.drivers.linux.runner import SubprocessRunner
+from reconciler.drivers.linux.safe import PENDING, SafeApply, reverts
+from reconciler.errors import DeviceError
+
+REASON = namespaces_usable()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+
+@pytest.fixture
+def net() -> Lab:  # type: ignore[misc]
+    with lab() as current:
+        yield current
+
+
+def device(tmp_path: Path, ns: str, **options: object) -> LinuxBackend:
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc/resolv.conf").write_text("nameserver 10.0.0.53\n")
+    opts = LinuxOptions(**{"guard": False, **options})  # type: ignore[arg-type]
+    return LinuxBackend.open(tmp_path / "state", None, root, SubprocessRunner.in_netns(ns), opts)
+
+
+def test_static_interface_is_configured_live(net: Lab, tmp_path: Path) -> None:
+    dev, peer = net.ns("dev"), net.ns("peer")
+    net.veth(dev, "eth0", None, peer, "up0", "10.80.0.1/24")
+    net.serve(peer, "10.80.0.1", 8080)
+    backend = device(tmp_path, dev)
+    assert not connects(dev, "10.80.0.1", 8080)
+    desired = {
+        "interfaces": {
+            "eth0": {"dhcp": False, "address": "10.80.0.2/24", "gateway": "10.80.0.1", "mtu": 1400}
+        }
+    }
+    backend.driver("network").apply(plan(backend, "network", desired), secrets)
+    assert plan(backend, "network", desired) == []
+    assert connects(dev, "10.80.0.1", 8080)
+    assert (
+        "Address=10.80.0.2/24"
+        in (tmp_path / "root/etc/systemd/network/10-reconciler-eth0.network").read_text()
+    )
+    down = {"interfaces": {"eth0": {"enabled": False}}}
+    backend.driver("network").apply(plan(backend, "network", down), secrets)
+    assert backend.driver("network").observe()["interfaces"]["eth0"]["enabled"] is False
+    assert not connects(dev, "10.80.0.1", 8080)
+
+
+def test_route_priority_moves_the_default_route(net: Lab, tmp_path: Path) -> None:
+    dev, peer = net.ns("dev"), net.ns("peer")
+    net.veth(dev, "eth0", "10.81.0.2/24", peer, "up0", "10.81.0.1/24")
+    net.veth(dev, "eth1", "10.82.0.2/24", peer, "up1", "10.82.0.1/24")
+    sh("ip", "route", "add", "default", "via", "10.81.0.1", "metric", "100", ns=dev)
+    sh("ip", "route", "add", "default", "via", "10.82.0.1", "metric", "200", ns=dev)
+    sh("ip", "addr", "add", "10.99.0.1/32", "dev", "lo", ns=peer)
+    backend = device(tmp_path, dev)
+    assert backend.driver("network").observe()["routePriority"] == ["eth0", "eth1"]
+    assert "dev eth0" in sh("ip", "route", "get", "10.99.0.1", ns=dev).stdout
+
+    backend.driver("network").apply(
+        plan(backend, "network", {"routePriority": ["eth1", "eth0"]}), secrets
+    )
+    assert plan(backend, "network", {"routePriority": ["eth1", "eth0"]}) == []
+    assert "dev eth1" in sh("ip", "route", "get", "10.99.0.1", ns=dev).stdout
+    routes = json.loads(sh("ip", "-j", "route", "show", "default", ns=dev).stdout)
+    assert sorted((r["dev"], r["metric"]) for r in routes) == [("eth0", 200), ("eth1", 100)]
+
+
+def test_nftables_table_filters_and_leaves_other_tables(net: Lab, tmp_path: Path) -> None:
+    dev, peer = net.ns("dev"), net.ns("peer")
+    net.veth(dev, "eth0", "10.83.0.2/24", peer, "up0", "10.83.0.1/24")
+    net.serve(dev, "10.83.0.2", 8502)
+    net.serve(dev, "10.83.0.2", 8503)
+    sh(
+        "nft",
+        "add table inet other; add chain inet other keep { type filter hook input "
+        "priority 10; policy accept; }",
+        ns=dev,
+    )
+    backend = device(tmp_path, dev)
+    assert connects(peer, "10.83.0.2", 8503)
+
+    desired = {"inbound": [{"name": "modbus", "port": 8502, "protocol": "tcp"}], "snat": True}
+    backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
+    assert plan(backend, "firewall", desired) == []
+    assert connects(peer, "10.83.0.2", 8502)
+    assert not connects(peer, "10.83.0.2", 8503, timeout=0.5)
+    tables = sh("nft", "list", "tables", ns=dev).stdout
+    assert "table inet other" in tables and "table inet reconciler" in tables
+
+    narrowed = {
+        "inbound": [{"name": "modbus", "port": 8502, "protocol": "tcp", "source": "10.200.0.0/16"}]
+    }
+    backend.driver("firewall").apply(plan(backend, "firewall", narrowed), secrets)
+    assert not connects(peer, "10.83.0.2", 8502, timeout=0.5)
+    assert backend.driver("firewall").observe()["inbound"][0]["source"] == "10.200.0.0/16"
+
+
+def _revert_lab(net: Lab) -> str:
+    dev, peer = net.ns("dev"), net.ns("peer")
+    net.veth(dev, "eth0", "10.84.0.2/24", peer, "up0", "10.84.0.1/24")
+    net.serve(peer, "10.84.0.1", 8765)
+    assert connects(dev, "10.84.0.1", 8765)
+    return dev
+
+
+CUT = {"interfaces": {"eth0": {"dhcp": False, "address": "10.85.0.2/24"}}}
+
+
+def test_a_change_that_cuts_the_path_is_reverted(net: Lab, tmp_path: Path) -> None:
+    dev = _revert_lab(net)
+    backend = device(
+        tmp_path, dev, must_reach=("10.84.0.1:8765",), confirm_window=6.0, probe_interval=0.5
+    )
+    with pytest.raises(DeviceError, match="reverted automatically") as failure:
+        backend.driver("network").apply(plan(backend, "network", CUT), secrets)
+    assert "10.84.0.1:8765" in str(failure.value)
+    assert backend.driver("network").observe()["interfaces"]["eth0"]["address"] == "10.84.0.2/24"
+    assert connects(dev, "10.84.0.1", 8765)
+    assert not (tmp_path / "root/etc/systemd/network/10-reconciler-eth0.network").exists()
+    [record] = reverts(tmp_path / "state")
+    assert record["area"] == "network" and record["unreachable"] == ["10.84.0.1:8765"]
+    assert not list((tmp_path / "state" / PENDING).iterdir())
+
+
+def test_a_change_that_keeps_the_path_is_confirmed(net: Lab, tmp_path: Path) -> None:
+    dev = _revert_lab(net)
+    backend = device(tmp_path, dev, must_reach=("10.84.0.1:8765",), confirm_window=6.0)
+    keep = {"interfaces": {"eth0": {"mtu": 1300}}}
+    backend.driver("network").apply(plan(backend, "network", keep), secrets)
+    assert backend.driver("network").observe()["interfaces"]["eth0"]["mtu"] == 1300
+    assert reverts(tmp_path / "state") == []
+
+
+def test_the_guard_reverts_when_the_applying_process_is_gone(net: Lab, tmp_path: Path) -> None:
+    """The apply process dies after the change: the detached guard restores at the end of
+    the window on its own."""
+    dev = _revert_lab(net)
+    backend = device(tmp_path, dev, must_reach=("10.84.0.1:8765",), guard=True)
+    safe = backend.driver("network")
+    assert isinstance(safe, SafeApply)
+    changes = plan(backend, "network", CUT)
+    safe.arm(safe.driver.checkpoint(changes), time.time() + 2.0)
+    safe.driver.apply(changes, secrets)  # the change, then this "process" never confirms
+    assert not connects(dev, "10.84.0.1", 8765, timeout=0.5)
+    deadline = time.monotonic() + 30
+    while not reverts(tmp_path / "state") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [record] = reverts(tmp_path / "state")
+    assert record["by"] == "guard"
+    assert connects(dev, "10.84.0.1", 8765)

@@ -1,0 +1,81 @@
+"""Dry-run contract for every driver of both backends: observing never writes.
+
+The sim backend's state dir, and the linux backend's fake root and state dir, are
+snapshotted (content, mode, link targets) before and after every observe; the linux
+backend runs with a runner that fails on any command that is not read-only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from linux_fakehost import FakeMachine
+
+from reconciler.drivers.linux.areas import CONFIG_AREAS
+from reconciler.drivers.linux.backend import LinuxBackend
+from reconciler.drivers.linux.context import LinuxOptions
+from reconciler.drivers.sim.backend import SimBackend
+from reconciler.engine.applier import AREA_ORDER
+from reconciler.errors import DeviceError
+
+EVERY_AREA = sorted({*AREA_ORDER, *CONFIG_AREAS})
+
+
+def tree_state(*roots: Path) -> dict[str, Any]:
+    """Everything that observable writing would change below `roots`."""
+    out: dict[str, Any] = {}
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames + filenames:
+                path = Path(dirpath) / name
+                st = path.lstat()
+                if path.is_symlink():
+                    out[str(path)] = ("link", os.readlink(path))
+                elif path.is_file():
+                    out[str(path)] = (st.st_mode, st.st_mtime_ns, path.read_bytes())
+                else:
+                    out[str(path)] = (st.st_mode,)
+    return out
+
+
+def observe_everything(backend: Any) -> None:
+    for area in EVERY_AREA:
+        with contextlib.suppress(DeviceError):  # an area the host lacks still must not write
+            backend.driver(area).observe()
+    backend.observe()
+    backend.observe_all()
+
+
+def test_sim_observe_never_writes(tmp_path: Path) -> None:
+    backend = SimBackend.open(tmp_path / "state", "UNO-2484G")
+    before = tree_state(tmp_path / "state")
+    observe_everything(backend)
+    assert tree_state(tmp_path / "state") == before
+
+
+@pytest.fixture
+def pty_path() -> Iterator[str]:
+    main, child = pty.openpty()
+    yield os.ttyname(child)
+    os.close(main)
+    os.close(child)
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["full-host", "bare-host"])
+def test_linux_observe_never_writes(tmp_path: Path, pty_path: str, full: bool) -> None:
+    machine = FakeMachine(tmp_path / "root", sysfs=full, systemd=full)
+    machine.link("/dev/ttyS0", pty_path)
+    state = tmp_path / "state"
+    state.mkdir()
+    before = tree_state(machine.root, state)
+    runner = machine.runner(read_only=True)
+    options = LinuxOptions(serial_ports={"1": "/dev/ttyS0"})
+    backend = LinuxBackend.open(state, None, root=machine.root, runner=runner, options=options)
+    observe_everything(backend)
+    assert tree_state(machine.root, state) == before
+    assert runner.calls, "observe ran no command at all: the contract proves nothing"
