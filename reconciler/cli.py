@@ -106,7 +106,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     target = _target(args)
     state_dir = _state_dir(args)
-    backend = ops.open_backend(args.backend, state_dir, target.spec.metadata.model)
+    backend = ops.target_backend(args.backend, state_dir, target)
     store = ops.open_store(state_dir)
     plan = ops.compute_plan(target, backend, store, _secrets(args))
     _print_plan(plan, args.json)
@@ -132,7 +132,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     target = _target(args)
     state_dir = _state_dir(args)
-    backend = ops.open_backend(args.backend, state_dir, target.spec.metadata.model)
+    backend = ops.target_backend(args.backend, state_dir, target)
     store = ops.open_store(state_dir)
     secrets = _secrets(args)
     with ops.locked(store):
@@ -218,7 +218,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     store = ops.open_store(state_dir)
     target = rollback_target(store, args.to)
     args.file = args.fleet = None
-    backend = ops.open_backend(args.backend, state_dir, target.spec.metadata.model)
+    backend = ops.target_backend(args.backend, state_dir, target)
     secrets = _secrets(args)
     with ops.locked(store):
         plan = ops.compute_plan(target, backend, store, secrets)
@@ -340,10 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sim)
 
     from reconciler.agent.cli import add_agent_parsers
+    from reconciler.api.cli import add_serve_parser
     from reconciler.fleet.cli import add_fleet_parser
 
     add_fleet_parser(sub)
     add_agent_parsers(sub)
+    add_serve_parser(sub)
     return parser
 
 

@@ -20,8 +20,10 @@ def schemas() -> dict[str, dict[str, Any]]:
     """File name -> schema, for every document kind."""
     out = {"device.schema.json": device_schema()}
     from reconciler.fleet.documents import layer_schemas
+    from reconciler.services.mqtt.messages import message_schema
 
     out.update(layer_schemas())
+    out["mqtt-messages.schema.json"] = message_schema()
     return out
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+
+from reconciler.loader import Problem, parse_document, validate_device_document
+from reconciler.spec.device import DeviceSpec
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_RECONCILE = REPO / ".venv" / "bin" / "reconcile"
@@ -43,3 +47,39 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
     env.update(extra)
     return env
+
+
+# --- spec tests: validate a document body and check where each problem points -----------
+
+HEADER = "apiVersion: reconciler/v1\nkind: Device\nmetadata: {name: gw, model: %s}\nspec:\n"
+"""The body starts on line 5 of the file."""
+
+
+@dataclass
+class Validated:
+    spec: DeviceSpec | None
+    problems: list[Problem]
+    lines: list[str]
+
+    def at(self, index: int, line: int, token: str, path: str, fragment: str = "") -> None:
+        """Problem `index` is on `line`, at the column where `token` first occurs there."""
+        problem = self.problems[index]
+        text = self.lines[line - 1]
+        assert token in text, f"{token!r} is not on line {line}: {text!r}"
+        assert (problem.line, problem.col, problem.path) == (line, text.index(token) + 1, path), (
+            f"{problem} (line {line}: {text!r})"
+        )
+        assert fragment in problem.message
+
+
+def validate(body: str, model: str = "AIG-302") -> Validated:
+    text = HEADER % model + textwrap.indent(textwrap.dedent(body), "  ")
+    spec, problems = validate_device_document(parse_document(text, "f.yaml"))
+    assert (spec is None) == bool(problems)
+    return Validated(spec, sorted(problems, key=lambda p: (p.line, p.col)), text.splitlines())
+
+
+def one_problem(body: str, model: str = "AIG-302") -> Validated:
+    result = validate(body, model)
+    assert len(result.problems) == 1, "\n".join(map(str, result.problems))
+    return result

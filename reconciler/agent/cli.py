@@ -26,7 +26,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     import logging
 
     from reconciler.agent.loop import AGENT_FILE, Agent, AgentConfig, Memory
-    from reconciler.agent.services import ModbusListener
+    from reconciler.agent.services import ModbusListener, StatusEndpointListener
     from reconciler.agent.sources import open_source
     from reconciler.agent.trust import TrustPolicy
 
@@ -60,7 +60,23 @@ def cmd_agent(args: argparse.Namespace) -> int:
         retry=args.retry,
     )
     agent = Agent(config)
-    agent.listeners.append(ModbusListener(state_dir))
+    modbus = ModbusListener(state_dir, args.backend)
+    from reconciler.services.mqtt.uplink import MqttUplink
+
+    uplink = MqttUplink(device, state_dir, agent.secrets, agent.request_sync)
+    agent.listeners += [modbus, uplink]
+    if args.listen:
+        agent.listeners.append(
+            StatusEndpointListener(
+                args.listen,
+                state_dir,
+                args.backend,
+                agent.secrets,
+                tls=(args.tls_cert, args.tls_key),
+                tags=modbus.tags,
+                cloud_connection=uplink.connection_state,
+            )
+        )
     agent.install_signal_handlers()
     logging.getLogger("reconciler.agent").info(
         "agent for %s watching %s (state in %s)", device, config.source.description, state_dir
@@ -130,6 +146,8 @@ def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--interval", type=float, default=60.0, help="fetch interval, s (jittered)")
     p.add_argument("--drift-interval", type=float, default=300.0, help="re-observe interval, s")
     p.add_argument("--listen", type=_listen, help="serve the status endpoint on HOST:PORT")
+    p.add_argument("--tls-cert", help="TLS certificate for the status endpoint (PEM)")
+    p.add_argument("--tls-key", help="TLS private key for the status endpoint (PEM)")
     p.add_argument("--backend", default="sim", help="device backend (default: sim)")
     p.add_argument("--state-dir", help="state directory")
     p.add_argument("--secrets-dir", help="secrets directory (default: STATE/secrets)")

@@ -17,6 +17,8 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -155,11 +157,13 @@ class Agent:
 
     @staticmethod
     def _notify(hook: Any, *args: Any) -> None:
-        """A failing service must never break the reconcile loop."""
+        """A failing service must never break the reconcile loop: one line, then go on."""
         try:
             hook(*args)
-        except Exception:
-            log.exception("a service failed to take an update")
+        except Exception as exc:
+            owner = type(getattr(hook, "__self__", hook)).__name__
+            log.warning("%s: %s", owner, exc)
+            log.debug("details", exc_info=True)
 
     def request_sync(self) -> None:
         """Fetch and reconcile now (an MQTT sync trigger); nothing is applied from it."""
@@ -305,9 +309,10 @@ class Agent:
 
     # -- plan, gate, apply, check ----------------------------------------------------
 
-    def _reconcile(
-        self, target: Target, revision: str, *, newest: str, problem: tuple[str, str]
-    ) -> None:
+    @contextmanager
+    def _device(self, target: Target) -> Iterator[tuple[Any, Any]]:
+        """The backend and store for `target`, under the state-dir lock; the services are
+        told which spec is now enforced."""
         from reconciler import operations as ops
 
         cfg = self.config
@@ -317,60 +322,68 @@ class Agent:
         store = ops.open_store(cfg.state_dir)
         try:
             with ops.locked(store):
-                plan = ops.compute_plan(
-                    target, backend, store, self.secrets, status_port=cfg.status_port
-                )
-                self.status["lastPlan"] = {"commit": revision, "summary": plan.summary, "at": iso()}
-                if revision == self.memory.last_applied_revision:
-                    self.status["drift"] = [
-                        {"path": c.dotted, "op": c.op, "risk": c.risk} for c in plan.changes
-                    ]
-                if plan.refusals:
-                    reason = "; ".join(plan.refusals)
-                    self._count_failure(revision, "LockoutRefused", reason, terminal=True)
-                    self.status["syncState"] = "Failed"
-                    self.condition("Ready", False, "LockoutRefused", reason)
-                    return
-                now_apply, waiting, reported = self._split(plan, target)
-                self.status["waiting"] = waiting
-                if self._suspended():
-                    self.status["syncState"] = "Suspended"
-                    self.condition("Ready", False, "Suspended", "applies are suspended")
-                    return
-                if now_apply:
-                    self.status["syncState"] = "Progressing"
-                    self.publish_status()
-                    subplan = _subplan(plan, now_apply)
-                    self.emit("apply.started", commit=revision, summary=subplan.summary)
-                    result = ops.run_apply(
-                        target, subplan, backend, store, self.secrets, self.stop.is_set
-                    )
-                    self.emit(
-                        "apply.result",
-                        commit=revision,
-                        status=result.status,
-                        applied=result.applied,
-                        error=result.error,
-                        applyId=result.apply_id,
-                    )
-                    if result.status != "applied":
-                        self._count_failure(revision, "ApplyFailed", result.error or "")
-                        self.condition("Ready", False, "ApplyFailed", result.error or "")
-                        failed = self.memory.failed.get(revision, {})
-                        stalled = failed.get("count", 0) >= MAX_FAILURES
-                        self.status["syncState"] = "Stalled" if stalled else "Failed"
-                        self.failures_in_row += 0 if stalled else 1
-                        return
-                    self.status.update(lastAppliedCommit=revision, lastAppliedAt=iso())
-                    self.memory.last_applied_revision = revision
-            checked = now_apply and revision != self.memory.last_good_revision
-            if checked and not self._healthy(target):
-                self._roll_back(revision)
-                return
-            if revision == newest:
-                self._mark_good(revision, target)
+                yield backend, store
         finally:
             store.close()
+
+    def _reconcile(
+        self, target: Target, revision: str, *, newest: str, problem: tuple[str, str]
+    ) -> None:
+        from reconciler import operations as ops
+
+        with self._device(target) as (backend, store):
+            plan = ops.compute_plan(
+                target, backend, store, self.secrets, status_port=self.config.status_port
+            )
+            self.status["lastPlan"] = {"commit": revision, "summary": plan.summary, "at": iso()}
+            if revision == self.memory.last_applied_revision:
+                self.status["drift"] = [
+                    {"path": c.dotted, "op": c.op, "risk": c.risk} for c in plan.changes
+                ]
+            if plan.refusals:
+                reason = "; ".join(plan.refusals)
+                self._count_failure(revision, "LockoutRefused", reason, terminal=True)
+                self.status["syncState"] = "Failed"
+                self.condition("Ready", False, "LockoutRefused", reason)
+                return
+            now_apply, waiting, reported = self._split(plan, target)
+            self.status["waiting"] = waiting
+            if self._suspended():
+                self.status["syncState"] = "Suspended"
+                self.condition("Ready", False, "Suspended", "applies are suspended")
+                return
+            if now_apply:
+                self.status["syncState"] = "Progressing"
+                self.publish_status()
+                subplan = _subplan(plan, now_apply)
+                self.emit("apply.started", commit=revision, summary=subplan.summary)
+                result = ops.run_apply(
+                    target, subplan, backend, store, self.secrets, self.stop.is_set
+                )
+                self.emit(
+                    "apply.result",
+                    commit=revision,
+                    status=result.status,
+                    applied=result.applied,
+                    error=result.error,
+                    applyId=result.apply_id,
+                )
+                if result.status != "applied":
+                    self._count_failure(revision, "ApplyFailed", result.error or "")
+                    self.condition("Ready", False, "ApplyFailed", result.error or "")
+                    failed = self.memory.failed.get(revision, {})
+                    stalled = failed.get("count", 0) >= MAX_FAILURES
+                    self.status["syncState"] = "Stalled" if stalled else "Failed"
+                    self.failures_in_row += 0 if stalled else 1
+                    return
+                self.status.update(lastAppliedCommit=revision, lastAppliedAt=iso())
+                self.memory.last_applied_revision = revision
+        checked = now_apply and revision != self.memory.last_good_revision
+        if checked and not self._healthy(target):
+            self._roll_back(revision)
+            return
+        if revision == newest:
+            self._mark_good(revision, target)
         pending = bool(waiting or reported)
         self.status["syncState"] = "OutOfSync" if pending else "Synced"
         if problem[0]:
@@ -435,17 +448,9 @@ class Agent:
             return
         target, good_revision = good
         rollback = ops.Target(target.spec, f"rollback to {good_revision}")
-        cfg = self.config
-        backend = ops.target_backend(cfg.backend, cfg.state_dir, target)
-        for listener in self.listeners:
-            self._notify(listener.on_spec, target, backend)
-        store = ops.open_store(cfg.state_dir)
-        try:
-            with ops.locked(store):
-                plan = ops.compute_plan(rollback, backend, store, self.secrets)
-                result = ops.run_apply(rollback, plan, backend, store, self.secrets)
-        finally:
-            store.close()
+        with self._device(rollback) as (backend, store):
+            plan = ops.compute_plan(rollback, backend, store, self.secrets)
+            result = ops.run_apply(rollback, plan, backend, store, self.secrets)
         outcome = (
             "rolled back" if result.status == "applied" else f"rollback failed: {result.error}"
         )

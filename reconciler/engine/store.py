@@ -183,9 +183,7 @@ class Store:
         )
         return apply_id
 
-    def record_event(
-        self, device: str, backend: str, source: str, status: str, error: str
-    ) -> int:
+    def record_event(self, device: str, backend: str, source: str, status: str, error: str) -> int:
         """A pass that applied nothing but must be in history (rejected or invalid commit)."""
         now = time.time()
         cur = self.db.execute(

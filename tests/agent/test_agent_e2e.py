@@ -59,7 +59,8 @@ class FleetRepo:
             git(self.work, "config", k, v)
         git(self.work, "remote", "add", "origin", str(self.remote))
         shutil.copytree(REPO / "fleet", self.work / "fleet")
-        self.base = (self.work / DEVICE_FILE).read_text()
+        device = (self.work / DEVICE_FILE).read_text()
+        self.base = device[: device.index("  cloud:\n")]  # spec_extra sets cloud
 
     def push(self, extra: str, message: str, signed: bool = True) -> str:
         """Commit the device file as the reference one plus `extra` spec lines."""
@@ -73,8 +74,12 @@ class FleetRepo:
 # Overrides every commit carries: no inherited maintenance window (set per test step), a
 # short health window, and a description that tells the commits apart on the device.
 def spec_extra(more: str = "", window: str = "null") -> str:
+    """The agent runs the spec's Modbus service and MQTT uplink; the reference device's
+    broker and Modbus port are not this machine's, so the test removes them (`null`)."""
     return (
-        f"  update:\n    maintenanceWindow: {window}\n  agent:\n    healthWindowSeconds: 2\n{more}"
+        "  modbus: null\n  cloud: null\n"
+        f"  update:\n    maintenanceWindow: {window}\n"
+        f"  agent:\n    healthWindowSeconds: 2\n{more}"
     )
 
 

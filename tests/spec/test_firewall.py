@@ -2,47 +2,8 @@
 
 from __future__ import annotations
 
-import textwrap
-from dataclasses import dataclass
-
 import pytest
-
-from reconciler.loader import Problem, parse_document, validate_device_document
-from reconciler.spec.device import DeviceSpec
-
-HEADER = "apiVersion: reconciler/v1\nkind: Device\nmetadata: {name: gw, model: %s}\nspec:\n"
-"""The body starts on line 5 of the file."""
-
-
-@dataclass
-class Result:
-    spec: DeviceSpec | None
-    problems: list[Problem]
-    lines: list[str]
-
-    def at(self, index: int, line: int, token: str, path: str, fragment: str = "") -> None:
-        """Problem `index` is on `line`, at the column where `token` first occurs there."""
-        problem = self.problems[index]
-        text = self.lines[line - 1]
-        assert token in text, f"{token!r} is not on line {line}: {text!r}"
-        assert (problem.line, problem.col, problem.path) == (line, text.index(token) + 1, path), (
-            f"{problem} (line {line}: {text!r})"
-        )
-        assert fragment in problem.message
-
-
-def validate(body: str, model: str = "AIG-302") -> Result:
-    text = HEADER % model + textwrap.indent(textwrap.dedent(body), "  ")
-    spec, problems = validate_device_document(parse_document(text, "f.yaml"))
-    assert (spec is None) == bool(problems)
-    return Result(spec, sorted(problems, key=lambda p: (p.line, p.col)), text.splitlines())
-
-
-def one_problem(body: str, model: str = "AIG-302") -> Result:
-    result = validate(body, model)
-    assert len(result.problems) == 1, "\n".join(map(str, result.problems))
-    return result
-
+from testkit import one_problem, validate
 
 VALID = """\
 firewall:

@@ -9,8 +9,11 @@ to test failure handling: `once`, `always`, or `ignore` (report success, change 
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +63,14 @@ class SimAreaDriver:
         return copy.deepcopy(self.backend.state.get(self.area))
 
     def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
+        with self.backend.exclusive():
+            self._apply(changes, secrets)
+
+    def _apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
         fault = self.backend.take_fault(self.area)
         if fault in ("once", "always"):
             raise DeviceError(f"injected fault: the simulated device failed to apply {self.area}")
+        self.backend.observe()  # read-modify-write on the device as it is now
         new = copy.deepcopy(self.backend.state)
         for change in changes:
             users = _in_users(change)
@@ -125,6 +133,18 @@ class SimBackend:
         backend.save()
         return backend
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One writer at a time (the agent's apply, a Modbus write, `sim set`), across
+        processes, like a device serialising its own configuration changes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "device.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def save(self) -> None:
         data = json.dumps({"model": self.profile.model, "state": self.state}, indent=1)
         atomic_write(self.device_file, data.encode(), mode=0o600)
@@ -154,10 +174,12 @@ class SimBackend:
     def set_out_of_band(self, dotted: str, value: Any) -> None:
         """Drift: change the device behind the reconciler's back."""
         path = tuple(dotted.split("."))
-        if path[0] not in self.state:
-            raise OperationError(f"the simulated device has no area {path[0]!r}")
-        set_value(self.state, path, value)
-        self.save()
+        with self.exclusive():
+            self.observe()
+            if path[0] not in self.state:
+                raise OperationError(f"the simulated device has no area {path[0]!r}")
+            set_value(self.state, path, value)
+            self.save()
 
     def inject_fault(self, area: str, mode: str) -> None:
         faults = self._faults()
