@@ -2,5 +2,5 @@
 telemetry out, sync triggers in, store-and-forward while the broker is away. paho-mqtt is
 imported only when a connection is configured, so devices without one never load it.
 
-Message topics and payloads: README.md beside this file and schemas/mqtt-messages.schema.json.
+Message topics and payloads: the MQTT section of the README and schemas/mqtt-messages.schema.json.
 """
