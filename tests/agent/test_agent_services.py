@@ -93,6 +93,7 @@ def test_agent_serves_status_and_modbus(tmp_path: Path, secrets_dir: Path) -> No
             "--secrets-dir", str(secrets_dir),
             "--interval", "60",
             "--listen", f"127.0.0.1:{http_port}",
+            "--log-level", "debug",
         ],
         env=subprocess_env(),
         stdout=subprocess.PIPE,
@@ -147,3 +148,5 @@ def test_agent_serves_status_and_modbus(tmp_path: Path, secrets_dir: Path) -> No
         output = agent.communicate(timeout=20)[0]
     assert agent.returncode == 0, output
     assert "Traceback" not in output, output
+    for value in SECRETS.values():  # the agent's log never carries a secret
+        assert value not in output
