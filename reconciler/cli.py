@@ -7,6 +7,7 @@ never a traceback. Exit codes: 0 ok, 1 error; `plan` exits 2 when there are chan
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -370,6 +371,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted.")
         return 130
+    except BrokenPipeError:  # `reconcile plan --json | head`
+        sys.stderr.close()
+        return EXIT_ERROR
+    except Exception as exc:  # the last resort: one sentence, never a traceback
+        if os.environ.get("RECONCILER_DEBUG"):
+            raise
+        _err(
+            f"unexpected {type(exc).__name__}: {exc} "
+            "(this is a bug; RECONCILER_DEBUG=1 shows the details)"
+        )
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

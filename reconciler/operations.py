@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from reconciler.drivers.base import DeviceBackend as Backend
     from reconciler.engine.applier import ApplyResult
-    from reconciler.engine.change import Plan
+    from reconciler.engine.change import Change, Plan
     from reconciler.engine.store import Store
     from reconciler.spec.device import DeviceSpec
 
@@ -113,12 +113,16 @@ def target_backend(name: str, state_dir: Path, target: Target) -> Backend:
 
 
 def open_store(state_dir: Path) -> Store:
+    import sqlite3
+
     from reconciler.engine.store import Store
 
     try:
         return Store(state_dir)
     except OSError as exc:
         raise OperationError(f"cannot use state directory {state_dir}: {exc.strerror}") from None
+    except sqlite3.Error as exc:
+        raise OperationError(f"cannot use the history in {state_dir}/history.db: {exc}") from None
 
 
 def compute_plan(
@@ -130,8 +134,6 @@ def compute_plan(
     status_port: int | None = None,
 ) -> Plan:
     """Observe, diff, and check the result for self-lockout."""
-    from reconciler.engine.document import apply_changes
-    from reconciler.engine.lockout import lockout_refusals
     from reconciler.engine.planner import make_plan
 
     observed = backend.observe()
@@ -146,9 +148,26 @@ def compute_plan(
         )
     except LookupError as exc:
         raise OperationError(str(exc.args[0])) from None
-    after = apply_changes(observed, plan.changes)
-    refusals = lockout_refusals(observed, after, plan.areas(), status_port=status_port)
-    return dataclasses.replace(plan, refusals=tuple(refusals))
+    refusals = _refusals(observed, plan.changes, status_port)
+    return dataclasses.replace(plan, refusals=refusals)
+
+
+def _refusals(
+    observed: dict[str, Any], changes: Sequence[Change], status_port: int | None
+) -> tuple[str, ...]:
+    from reconciler.engine.document import apply_changes
+    from reconciler.engine.lockout import lockout_refusals
+
+    after = apply_changes(observed, changes)
+    areas = {c.area for c in changes}
+    return tuple(lockout_refusals(observed, after, areas, status_port=status_port))
+
+
+def refusals_for(
+    backend: Backend, changes: Sequence[Change], *, status_port: int | None = None
+) -> tuple[str, ...]:
+    """Self-lockout refusals for applying just `changes` (a part of a plan) now."""
+    return _refusals(backend.observe(), changes, status_port) if changes else ()
 
 
 @contextmanager

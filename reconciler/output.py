@@ -104,19 +104,11 @@ def observed_text(observed: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def redact_observed(value: Any, key: str | None = None) -> Any:
-    from reconciler.engine.change import SECRET_FIELDS, SENSITIVE
-    from reconciler.engine.credentials import FINGERPRINT_PREFIX
+def redact_observed(value: Any) -> Any:
+    """Observed state as it may be shown: hashes and secret fingerprints as '(sensitive)'."""
+    from reconciler.engine.change import redact
 
-    if key in SECRET_FIELDS and value is not None:
-        return SENSITIVE
-    if isinstance(value, str) and value.startswith(FINGERPRINT_PREFIX):
-        return SENSITIVE
-    if isinstance(value, dict):
-        return {k: redact_observed(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_observed(v) for v in value]
-    return value
+    return redact(value)
 
 
 def emit_json(data: Any, stream: IO[str] | None = None) -> None:

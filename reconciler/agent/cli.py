@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from reconciler.errors import OperationError
+from reconciler.operations import BACKENDS
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -27,7 +28,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
     from reconciler.agent.loop import AGENT_FILE, Agent, AgentConfig, Memory
     from reconciler.agent.services import ModbusListener, StatusEndpointListener
-    from reconciler.agent.sources import open_source
+    from reconciler.agent.sources import LocalSource, open_source
     from reconciler.agent.trust import TrustPolicy
 
     logging.basicConfig(
@@ -46,9 +47,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
     )
     if args.verify_signatures and not trust.enabled:
         raise OperationError("--verify-signatures needs --gpg-home DIR or --allowed-signers FILE")
+    source = open_source(args.source, args.branch, args.path, state_dir)
+    if args.verify_signatures and isinstance(source, LocalSource):
+        raise OperationError(
+            "--verify-signatures needs a Git source: a local directory has no signed commits"
+        )
     secrets_dir = Path(args.secrets_dir) if args.secrets_dir else state_dir / "secrets"
     config = AgentConfig(
-        source=open_source(args.source, args.branch, args.path, state_dir),
+        source=source,
         state_dir=state_dir,
         device=device,
         backend=args.backend,
@@ -82,7 +88,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         "agent for %s watching %s (state in %s)", device, config.source.description, state_dir
     )
     agent.run(once=args.once)
-    return 0
+    return 1 if args.once and agent.status["syncState"] in ("Failed", "Stalled") else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -148,7 +154,7 @@ def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--listen", type=_listen, help="serve the status endpoint on HOST:PORT")
     p.add_argument("--tls-cert", help="TLS certificate for the status endpoint (PEM)")
     p.add_argument("--tls-key", help="TLS private key for the status endpoint (PEM)")
-    p.add_argument("--backend", default="sim", help="device backend (default: sim)")
+    p.add_argument("--backend", default="sim", choices=BACKENDS, help="default: sim")
     p.add_argument("--state-dir", help="state directory")
     p.add_argument("--secrets-dir", help="secrets directory (default: STATE/secrets)")
     p.add_argument("--verify-signatures", action="store_true", help="apply signed commits only")

@@ -39,6 +39,7 @@ log = logging.getLogger("reconciler.agent")
 MAX_FAILURES = 2
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 300.0
 RISKS_GATED = ("reboot", "disruptive")
+SERVICE_AREAS = frozenset({"modbus", "cloud"})
 SUSPEND_FILE = "suspended"
 AGENT_FILE = "agent.json"
 
@@ -66,6 +67,8 @@ class Memory:
     last_good_revision: str | None = None
     last_good_document: dict[str, Any] | None = None
     last_applied_revision: str | None = None
+    unverified: str | None = None
+    """A revision applied whose health checks have not passed yet (survives a restart)."""
 
     @classmethod
     def load(cls, path: Path) -> Memory:
@@ -250,7 +253,7 @@ class Agent:
     def _choose(self, revision: str) -> tuple[tuple[Target, str] | None, tuple[str, str]]:
         """(target to enforce and its revision, (reason, message) if the newest is not it)."""
         failed = self.memory.failed.get(revision)
-        if failed and failed.get("terminal", failed["count"] >= MAX_FAILURES):
+        if failed and (failed.get("terminal") or failed["count"] >= MAX_FAILURES):
             return self._last_good(), (failed["reason"], failed["error"])
         try:
             root = self.config.source.checkout(revision)
@@ -302,23 +305,26 @@ class Agent:
         revision, document = self.memory.last_good_revision, self.memory.last_good_document
         if revision is None or document is None:
             return None
+        from pydantic import ValidationError
+
         from reconciler.operations import Target
         from reconciler.spec.device import DeviceSpec
 
-        return Target(DeviceSpec.model_validate(document), revision), revision
+        try:
+            return Target(DeviceSpec.model_validate(document), revision), revision
+        except ValidationError:
+            log.warning("the last good spec (%s) no longer validates; not using it", revision)
+            return None
 
     # -- plan, gate, apply, check ----------------------------------------------------
 
     @contextmanager
     def _device(self, target: Target) -> Iterator[tuple[Any, Any]]:
-        """The backend and store for `target`, under the state-dir lock; the services are
-        told which spec is now enforced."""
+        """The backend and store for `target`, under the state-dir lock."""
         from reconciler import operations as ops
 
         cfg = self.config
         backend = ops.target_backend(cfg.backend, cfg.state_dir, target)
-        for listener in self.listeners:
-            self._notify(listener.on_spec, target, backend)
         store = ops.open_store(cfg.state_dir)
         try:
             with ops.locked(store):
@@ -340,18 +346,23 @@ class Agent:
                 self.status["drift"] = [
                     {"path": c.dotted, "op": c.op, "risk": c.risk} for c in plan.changes
                 ]
-            if plan.refusals:
-                reason = "; ".join(plan.refusals)
+            now_apply, waiting, reported = self._split(plan, target)
+            self.status["waiting"] = waiting
+            # Lockout is judged on what will be applied now, not on the whole plan.
+            refusals = ops.refusals_for(backend, now_apply, status_port=self.config.status_port)
+            if refusals:
+                reason = "; ".join(refusals)
                 self._count_failure(revision, "LockoutRefused", reason, terminal=True)
                 self.status["syncState"] = "Failed"
                 self.condition("Ready", False, "LockoutRefused", reason)
                 return
-            now_apply, waiting, reported = self._split(plan, target)
-            self.status["waiting"] = waiting
             if self._suspended():
                 self.status["syncState"] = "Suspended"
                 self.condition("Ready", False, "Suspended", "applies are suspended")
                 return
+            # Not suspended, not refused: the services follow this spec from here on (before
+            # the apply, so its events reach the uplink).
+            self._services_follow(target, backend, waiting, reported)
             if now_apply:
                 self.status["syncState"] = "Progressing"
                 self.publish_status()
@@ -368,6 +379,9 @@ class Agent:
                     error=result.error,
                     applyId=result.apply_id,
                 )
+                if result.status == "interrupted":  # SIGTERM at a safe point: not a failure
+                    self.condition("Ready", False, "Interrupted", result.error or "")
+                    return
                 if result.status != "applied":
                     self._count_failure(revision, "ApplyFailed", result.error or "")
                     self.condition("Ready", False, "ApplyFailed", result.error or "")
@@ -378,11 +392,18 @@ class Agent:
                     return
                 self.status.update(lastAppliedCommit=revision, lastAppliedAt=iso())
                 self.memory.last_applied_revision = revision
-        checked = now_apply and revision != self.memory.last_good_revision
-        if checked and not self._healthy(target):
-            self._roll_back(revision)
-            return
-        if revision == newest:
+                if revision != self.memory.last_good_revision:
+                    self.memory.unverified = revision  # saved now: a crash must not skip checks
+                    self.memory.save(self.config.state_dir / AGENT_FILE)
+        if self.memory.unverified == revision:
+            healthy = self._healthy(target)
+            if healthy is None:  # stopping: the checks run again on the next start
+                return
+            if not healthy:
+                self._roll_back(revision)
+                return
+            self.memory.unverified = None
+        if revision == newest and not waiting:
             self._mark_good(revision, target)
         pending = bool(waiting or reported)
         self.status["syncState"] = "OutOfSync" if pending else "Synced"
@@ -392,6 +413,17 @@ class Agent:
         else:
             self.status["rejected"] = None
             self.condition("Ready", not pending, "Synced" if not pending else "Pending", revision)
+
+    def _services_follow(
+        self, target: Target, backend: Any, waiting: list[dict[str, Any]], reported: list[Change]
+    ) -> None:
+        """The agent's services (Modbus, MQTT, status endpoint) take a spec only once it is
+        enforced: not while their own area still waits for a window or is report-only."""
+        pending = {w["path"].split(".")[0] for w in waiting} | {c.area for c in reported}
+        if pending & SERVICE_AREAS:
+            return
+        for listener in self.listeners:
+            self._notify(listener.on_spec, target, backend)
 
     def _split(
         self, plan: Plan, target: Target
@@ -417,7 +449,8 @@ class Agent:
                 now_apply.append(change)
         return now_apply, waiting, reported
 
-    def _healthy(self, target: Target) -> bool:
+    def _healthy(self, target: Target) -> bool | None:
+        """True/False once decided; None when the agent is stopping (checked next start)."""
         from reconciler.agent.health import run_checks
 
         agent = target.spec.spec.agent
@@ -430,7 +463,9 @@ class Agent:
             if not failing:
                 self.condition("Healthy", True, "ChecksPassed", f"{len(results)} check(s) passed")
                 return True
-            if time.monotonic() >= deadline or self.stop.is_set():
+            if self.stop.is_set():
+                return None
+            if time.monotonic() >= deadline:
                 message = "; ".join(f"{r.name}: {r.detail}" for r in failing)
                 self.condition("Healthy", False, "HealthCheckFailed", message)
                 return False
@@ -448,9 +483,11 @@ class Agent:
             return
         target, good_revision = good
         rollback = ops.Target(target.spec, f"rollback to {good_revision}")
+        self.memory.unverified = None
         with self._device(rollback) as (backend, store):
             plan = ops.compute_plan(rollback, backend, store, self.secrets)
             result = ops.run_apply(rollback, plan, backend, store, self.secrets)
+        self._services_follow(rollback, backend, [], [])
         outcome = (
             "rolled back" if result.status == "applied" else f"rollback failed: {result.error}"
         )

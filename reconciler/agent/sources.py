@@ -18,6 +18,16 @@ class SourceError(OperationError):
     """The source could not be read now (network, remote gone): transient, retried."""
 
 
+def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """A git command; a remote that hangs is a transient source error, not a crash."""
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise SourceError(
+            f"git {args[1] if args[1] != '-C' else args[3]} timed out after {timeout:.0f} s"
+        ) from None
+
+
 class Source(Protocol):
     description: str
 
@@ -77,13 +87,7 @@ class GitSource:
         self.description = f"{url}@{branch}" + (f":{path}" if path else "")
 
     def _git(self, *args: str, timeout: float = 120) -> str:
-        proc = subprocess.run(
-            ["git", "-C", str(self.clone_dir), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        proc = _run(["git", "-C", str(self.clone_dir), *args], timeout)
         if proc.returncode != 0:
             raise SourceError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
         return proc.stdout.strip()
@@ -91,12 +95,8 @@ class GitSource:
     def _clone(self) -> None:
         shutil.rmtree(self.clone_dir, ignore_errors=True)
         self.clone_dir.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            ["git", "clone", "--quiet", "--no-checkout", self.url, str(self.clone_dir)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+        proc = _run(
+            ["git", "clone", "--quiet", "--no-checkout", self.url, str(self.clone_dir)], 300
         )
         if proc.returncode != 0:
             raise SourceError(f"cannot clone {self.url}: {proc.stderr.strip()}")
@@ -107,7 +107,7 @@ class GitSource:
         try:
             self._git("rev-parse", "--git-dir", timeout=10)
             self._git("remote", "get-url", "origin", timeout=10)
-        except (SourceError, subprocess.TimeoutExpired):
+        except SourceError:
             return False
         return True
 
@@ -142,12 +142,10 @@ class GitSource:
         return root
 
     def reachable(self) -> bool:
-        proc = subprocess.run(
-            ["git", "ls-remote", "--exit-code", self.url, "HEAD"],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
+        try:
+            proc = _run(["git", "ls-remote", "--exit-code", self.url, "HEAD"], 30)
+        except SourceError:
+            return False
         return proc.returncode in (0, 2)
 
     def watch(self, changed: threading.Event, stop: threading.Event) -> None:

@@ -124,6 +124,9 @@ def apply_plan(
             store.finish(apply_id, "interrupted", None, error)
             return ApplyResult(apply_id, "interrupted", done, error, None)
         store.mark(apply_id, seqs, "applying")
+        for change in changes:  # before: a crash after the write must not lose ownership
+            if change.op == "add":
+                store.record_inventory(plan.device, apply_id, change)
         _failpoint("before-area", area)
         driver = backend.driver(area)
         try:
@@ -143,7 +146,8 @@ def apply_plan(
             return _fail(store, apply_id, areas, area, stuck, error, done)
         store.mark(apply_id, seqs, "applied")
         for change in changes:
-            store.record_inventory(plan.device, apply_id, change)
+            if change.op == "remove":
+                store.record_inventory(plan.device, apply_id, change)
         done += len(changes)
     digest = state_hash(desired, backend.observe())
     store.finish(apply_id, "applied", digest)

@@ -11,6 +11,8 @@ Risk = Literal["none", "disruptive", "connectivity", "reboot"]
 RISK_ORDER: tuple[Risk, ...] = ("none", "disruptive", "connectivity", "reboot")
 
 SENSITIVE = "(sensitive)"
+FINGERPRINT_PREFIX = "fp:sha256:"
+"""What a device-held secret looks like in observed state (engine.credentials)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -49,7 +51,7 @@ def redact(value: Any, key: str | None = None) -> Any:
     """Replace secret references and secret-like fields with '(sensitive)', recursively."""
     if key in SECRET_FIELDS and value is not None:
         return SENSITIVE
-    if is_secret_ref(value):
+    if is_secret_ref(value) or (isinstance(value, str) and value.startswith(FINGERPRINT_PREFIX)):
         return SENSITIVE
     if isinstance(value, dict):
         return {k: redact(v, k) for k, v in value.items()}

@@ -8,7 +8,7 @@ import hmac
 import warnings
 from typing import Any
 
-FINGERPRINT_PREFIX = "fp:sha256:"
+from reconciler.engine.change import FINGERPRINT_PREFIX
 
 
 def fingerprint(value: str) -> str:

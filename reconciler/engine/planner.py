@@ -96,7 +96,8 @@ class _Planner:
                     continue
                 self.diff((*path, key), value, have.get(key, MISSING), prune)
             return
-        if is_named_list(want) and (have is MISSING or have is None or isinstance(have, list)):
+        named = is_named_list(want) or (want == [] and is_named_list(have))
+        if named and (have is MISSING or have is None or isinstance(have, list)):
             self.collection(path, want, have if isinstance(have, list) else [], prune)
             return
         if not self.equal(want, have):

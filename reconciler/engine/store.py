@@ -112,7 +112,9 @@ class Store:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         state_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(state_dir / "history.db", timeout=10, isolation_level=None)
+        path = state_dir / "history.db"
+        path.touch(mode=0o600, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=10, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)

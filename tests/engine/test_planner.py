@@ -159,3 +159,23 @@ def test_applying_the_plan_converges() -> None:
     }
     after = apply_changes(OBSERVED, changes(desired, OBSERVED))
     assert changes(desired, after) == []
+
+
+def test_empty_list_keeps_items_the_reconciler_never_created() -> None:
+    observed = {"firewall": {"forward": [{"name": "manual", "port": 80}]}}
+    assert changes({"firewall": {"forward": []}}, observed) == []
+    pruned = changes(
+        {"firewall": {"prune": True, "forward": []}},
+        observed,
+        inventory={("firewall.forward", "manual")},
+    )
+    assert [(c.dotted, c.op) for c in pruned] == [("firewall.forward[manual]", "remove")]
+
+
+def test_fingerprints_are_never_shown() -> None:
+    observed = copy.deepcopy(OBSERVED)
+    observed["network"]["wifi"]["wlan0"]["networks"][0]["psk"] = fingerprint("old")
+    desired = {"network": {"wifi": {"wlan0": {"networks": [{"ssid": "b"}]}}}}
+    [change] = changes(desired, observed)
+    assert "fp:sha256" not in str(change.as_dict())
+    assert change.as_dict()["before"] == [{"ssid": "a", "psk": "(sensitive)"}]

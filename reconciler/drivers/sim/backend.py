@@ -30,6 +30,13 @@ from reconciler.profiles import HardwareProfile, get_profile
 FAULT_MODES = ("once", "always", "ignore")
 
 
+def _profile(model: str) -> HardwareProfile:
+    try:
+        return get_profile(model)
+    except KeyError as exc:
+        raise OperationError(str(exc.args[0])) from None
+
+
 def materialize(value: Any, secrets: SecretLookup, in_users: bool = False) -> Any:
     """What the device stores for a spec value: fingerprints for secrets, hashes for
     account passwords (`password` -> `passwordHash`)."""
@@ -114,24 +121,26 @@ class SimBackend:
         """The sim device in `state_dir`, created from `model`'s defaults if new."""
         root = state_dir / "sim"
         path = root / "device.json"
-        if path.exists():
-            try:
+        try:
+            if path.exists():
                 saved = json.loads(path.read_text())
-            except (OSError, ValueError) as exc:
-                raise OperationError(f"cannot read the simulated device {path}: {exc}") from None
-            if model and saved["model"] != model:
+                if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
+                    raise ValueError("not a simulated device document")
+                if model and saved.get("model") != model:
+                    raise OperationError(
+                        f"{state_dir} holds a simulated {saved.get('model')}, but the spec is "
+                        f"for a {model}; use another --state-dir or `reconcile sim reset`"
+                    )
+                return cls(root, _profile(str(saved.get("model"))), saved["state"])
+            if not model:
                 raise OperationError(
-                    f"{state_dir} holds a simulated {saved['model']}, but the spec is for a "
-                    f"{model}; use another --state-dir or `reconcile sim reset`"
+                    f"no simulated device in {state_dir} yet: say which model (--model, or a spec)"
                 )
-            return cls(root, get_profile(saved["model"]), saved["state"])
-        if not model:
-            raise OperationError(
-                f"no simulated device in {state_dir} yet: say which model (--model, or a spec)"
-            )
-        backend = cls(root, get_profile(model), factory_state(get_profile(model)))
-        backend.save()
-        return backend
+            backend = cls(root, _profile(model), factory_state(_profile(model)))
+            backend.save()
+            return backend
+        except (OSError, ValueError) as exc:
+            raise OperationError(f"cannot use the simulated device in {root}: {exc}") from None
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -178,7 +187,10 @@ class SimBackend:
             self.observe()
             if path[0] not in self.state:
                 raise OperationError(f"the simulated device has no area {path[0]!r}")
-            set_value(self.state, path, value)
+            try:
+                set_value(self.state, path, value)
+            except (TypeError, AttributeError):
+                raise OperationError(f"{dotted} is not a settable path on the device") from None
             self.save()
 
     def inject_fault(self, area: str, mode: str) -> None:
