@@ -244,7 +244,7 @@ class Agent:
         self.condition("SourceAvailable", True, "Fetched", f"fetched {revision}")
         target, problem = self._choose(revision)
         if target is None:
-            self.status["syncState"] = "Failed"
+            self.status["syncState"] = self._failure_state(revision)
             self.condition("Ready", False, problem[0], problem[1])
             return
         enforced, enforced_revision = target
@@ -408,7 +408,7 @@ class Agent:
         pending = bool(waiting or reported)
         self.status["syncState"] = "OutOfSync" if pending else "Synced"
         if problem[0]:
-            self.status["syncState"] = "Failed"
+            self.status["syncState"] = self._failure_state(newest)
             self.condition("Ready", False, problem[0], problem[1])
         else:
             self.status["rejected"] = None
@@ -510,6 +510,12 @@ class Agent:
         )
         entry["count"] += 1
         entry.update(reason=reason, error=error, terminal=terminal or entry["terminal"])
+
+    def _failure_state(self, revision: str) -> str:
+        """Stalled: failed twice the same way, waiting for a new commit or --retry. Failed:
+        a revision that can never apply as it is (invalid, untrusted, unhealthy)."""
+        failed = self.memory.failed.get(revision, {})
+        return "Failed" if failed.get("terminal", True) else "Stalled"
 
     def _suspended(self) -> bool:
         return (self.config.state_dir / SUSPEND_FILE).exists()
