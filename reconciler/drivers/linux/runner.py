@@ -48,7 +48,33 @@ def _failed(result: Completed) -> CommandFailed:
     return CommandFailed(f"`{' '.join(result.argv)}` failed: {detail.splitlines()[-1]}")
 
 
-class SubprocessRunner:
+class _CheckedRunner:
+    """What every runner does around a command: refuse a missing tool, raise on failure."""
+
+    def which(self, tool: str) -> bool:
+        raise NotImplementedError
+
+    def _execute(self, args: tuple[str, ...], stdin: str | None, timeout: float) -> Completed:
+        raise NotImplementedError
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        check: bool = True,
+        timeout: float = 60.0,
+    ) -> Completed:
+        args = tuple(argv)
+        if not self.which(args[0]):
+            raise ToolMissing(f"{args[0]} is not installed on this host")
+        result = self._execute(args, stdin, timeout)
+        if check and result.returncode != 0:
+            raise _failed(result)
+        return result
+
+
+class SubprocessRunner(_CheckedRunner):
     """Runs real commands, optionally behind a prefix (`ip netns exec NS`)."""
 
     def __init__(self, prefix: Sequence[str] = ()) -> None:
@@ -64,17 +90,7 @@ class SubprocessRunner:
             self._which[tool] = shutil.which(tool) is not None
         return self._which[tool]
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: str | None = None,
-        check: bool = True,
-        timeout: float = 60.0,
-    ) -> Completed:
-        args = tuple(argv)
-        if not self.which(args[0]):
-            raise ToolMissing(f"{args[0]} is not installed on this host")
+    def _execute(self, args: tuple[str, ...], stdin: str | None, timeout: float) -> Completed:
         env = {**os.environ, "LC_ALL": "C", "SYSTEMD_PAGER": "", "PAGER": "cat"}
         try:
             proc = subprocess.run(
@@ -88,10 +104,7 @@ class SubprocessRunner:
             )
         except subprocess.TimeoutExpired:
             raise CommandFailed(f"`{' '.join(args)}` did not finish within {timeout:g} s") from None
-        result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
-        if check and result.returncode != 0:
-            raise _failed(result)
-        return result
+        return Completed(args, proc.returncode, proc.stdout, proc.stderr)
 
 
 Handler = Callable[[tuple[str, ...], str | None], Completed | str]
@@ -99,7 +112,7 @@ Handler = Callable[[tuple[str, ...], str | None], Completed | str]
 
 
 @dataclass
-class FakeRunner:
+class FakeRunner(_CheckedRunner):
     """Answers commands with `handler` and records them: tests and dry-run contracts."""
 
     handler: Handler
@@ -109,23 +122,10 @@ class FakeRunner:
     def which(self, tool: str) -> bool:
         return self.tools is None or tool in self.tools
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: str | None = None,
-        check: bool = True,
-        timeout: float = 60.0,
-    ) -> Completed:
-        args = tuple(argv)
-        if not self.which(args[0]):
-            raise ToolMissing(f"{args[0]} is not installed on this host")
+    def _execute(self, args: tuple[str, ...], stdin: str | None, timeout: float) -> Completed:
         self.calls.append((args, stdin))
         answer = self.handler(args, stdin)
-        result = Completed(args, 0, answer) if isinstance(answer, str) else answer
-        if check and result.returncode != 0:
-            raise _failed(result)
-        return result
+        return Completed(args, 0, answer) if isinstance(answer, str) else answer
 
     def commands(self) -> list[str]:
         """The recorded commands as shell-like lines (for assertions)."""
