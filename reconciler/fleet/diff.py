@@ -124,29 +124,29 @@ def _segment(key: Any) -> str:
     return str(key)
 
 
+def _keyed(
+    before: dict[Any, Any], after: dict[Any, Any], path: tuple[str, ...]
+) -> Iterator[Change]:
+    """Maps and named lists alike: removed, added, or compared key by key, in order."""
+    for key in [*before, *(k for k in after if k not in before)]:
+        sub = (*path, _segment(key))
+        if key not in after:
+            yield from _leaves("remove", before[key], sub)
+        elif key not in before:
+            yield from _leaves("add", after[key], sub)
+        else:
+            yield from changes(before[key], after[key], sub)
+
+
 def changes(before: Any, after: Any, path: tuple[str, ...] = ()) -> Iterator[Change]:
     """Leaf-level differences; named-list items are addressed by name."""
     if isinstance(before, dict) and isinstance(after, dict):
-        for key in [*before, *(k for k in after if k not in before)]:
-            sub = (*path, _segment(key))
-            if key not in after:
-                yield from _leaves("remove", before[key], sub)
-            elif key not in before:
-                yield from _leaves("add", after[key], sub)
-            else:
-                yield from changes(before[key], after[key], sub)
+        yield from _keyed(before, after, path)
         return
     if before and after and is_named_list(before) and is_named_list(after):
         old = {item["name"]: item for item in before}
         new = {item["name"]: item for item in after}
-        for name in [*old, *(n for n in new if n not in old)]:
-            sub = (*path, _segment(name))
-            if name not in new:
-                yield from _leaves("remove", old[name], sub)
-            elif name not in old:
-                yield from _leaves("add", new[name], sub)
-            else:
-                yield from changes(old[name], new[name], sub)
+        yield from _keyed(old, new, path)
         return
     if not same(before, after):
         yield Change(".".join(path), "change", before, after)
