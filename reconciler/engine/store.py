@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.engine.change import Change, Plan, dotted_path
+from reconciler.engine.failpoint import failpoint
 from reconciler.engine.journal import Retention, reached_device
 
 SCHEMA = """
@@ -213,6 +214,7 @@ class Store:
             ),
         )
         apply_id = int(cur.lastrowid or 0)
+        failpoint("in-begin")  # a kill here must leave no apply without its changes
         self.db.executemany(
             "INSERT INTO changes (apply_id, seq, area, path, op, risk, status)"
             " VALUES (?, ?, ?, ?, ?, ?, 'pending')",
@@ -228,7 +230,9 @@ class Store:
             " summary, plan, document, error, pid) VALUES (?, ?, ?, ?, ?, ?, ?, '{}', '{}', ?, ?)",
             (device, backend, source, now, now, status, json.dumps({}), error, os.getpid()),
         )
-        return int(cur.lastrowid or 0)
+        apply_id = int(cur.lastrowid or 0)
+        self.prune(apply_id)
+        return apply_id
 
     def mark(self, apply_id: int, seqs: list[int], status: str, error: str | None = None) -> None:
         self.db.executemany(
