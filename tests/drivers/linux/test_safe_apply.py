@@ -86,3 +86,18 @@ def test_confirmed_changes_and_other_access_changes_pass_through(
     other, store2 = engine_apply(unreachable, "access", users)  # not risky: no window, no probe
     assert other.status == "applied"
     assert store.reverts_of(result.apply_id) == [] and store2.reverts_of(other.apply_id) == []
+
+
+def test_stopping_ssh_is_reverted_when_reach_is_lost(machine: FakeMachine, tmp_path: Path) -> None:
+    """services.ssh is a connectivity change: stopped, then started again on lost reach."""
+    backend = backend_with_probe(machine, tmp_path / "state", reachable=False)
+    result, store = engine_apply(backend, "services", {"ssh": "stopped"})
+    assert result.status == "reverted"
+    assert machine.units["ssh"]["active"] == "active"
+    calls = [a for a, _ in backend.host.runner.calls if a[:1] == ("systemctl",)]  # type: ignore[attr-defined]
+    assert ("systemctl", "stop", "ssh.service") in calls
+    assert calls.index(("systemctl", "start", "ssh.service")) > calls.index(
+        ("systemctl", "stop", "ssh.service")
+    )
+    [revert] = store.reverts_of(result.apply_id)
+    assert revert["area"] == "services"
