@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reconciler.drivers.base import DeviceBackend as Backend
     from reconciler.engine.applier import ApplyResult
     from reconciler.engine.change import Change, Plan
+    from reconciler.engine.ports import DeviceBackend as Backend
     from reconciler.engine.store import Store
     from reconciler.spec.device import DeviceSpec
 
