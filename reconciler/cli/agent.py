@@ -84,6 +84,13 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 1 if args.once and agent.status["syncState"] in ("Failed", "Stalled") else 0
 
 
+def _when(commit: str | None, at: str | None) -> str:
+    """`COMMIT at TIME`; "none yet" before the first one (never `None at None`)."""
+    if not commit:
+        return "none yet"
+    return f"{commit} at {at}" if at else commit
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from reconciler.agent.status import read_status
     from reconciler.output import emit_json
@@ -97,8 +104,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"device:        {status.get('device')}")
     print(f"source:        {status.get('source', {}).get('url')}")
     print(f"sync state:    {status.get('syncState')}")
-    print(f"last fetched:  {status.get('lastFetchedCommit')} at {status.get('lastFetchedAt')}")
-    print(f"last applied:  {status.get('lastAppliedCommit')} at {status.get('lastAppliedAt')}")
+    print(f"last fetched:  {_when(status.get('lastFetchedCommit'), status.get('lastFetchedAt'))}")
+    print(f"last applied:  {_when(status.get('lastAppliedCommit'), status.get('lastAppliedAt'))}")
     plan = status.get("lastPlan") or {}
     if plan:
         s = plan.get("summary", {})
