@@ -217,3 +217,72 @@ def test_status_before_the_first_apply_says_none_yet(tmp_path) -> None:
     )
     assert "last applied:  none yet\n" in status.stdout
     assert "None" not in status.stdout
+
+
+def _complete(script: str, *words: str) -> list[str]:
+    """What bash offers for `reconcile WORDS...<TAB>` with the generated script loaded."""
+    line = " ".join(f"'{w}'" for w in ("reconcile", *words))
+    program = (
+        f"{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words)}; _reconcile; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    run = subprocess.run(["bash", "-c", program], capture_output=True, text=True, check=True)
+    return run.stdout.split()
+
+
+def test_bash_completion_from_the_real_parser() -> None:
+    script = subprocess.run(
+        [*reconcile_cmd(), "completion", "bash"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        check=True,
+    ).stdout
+    assert _complete(script, "fl") == ["fleet"]
+    assert _complete(script, "fleet", "ex") == ["explain"]
+    assert _complete(script, "modbus", "") == ["serve"]
+    assert _complete(script, "plan", "--sta") == ["--state-dir"]
+    assert _complete(script, "plan", "--backend", "") == ["sim", "linux"]
+    assert "watchdog" in _complete(script, "sim", "fault", "")
+    zsh = subprocess.run(
+        [*reconcile_cmd(), "completion", "zsh"], capture_output=True, text=True, check=True
+    ).stdout
+    assert zsh.startswith("#compdef reconcile\n") and "bashcompinit" in zsh
+    assert script in zsh
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*reconcile_cmd(), *args], capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
+
+
+def test_init_scaffolds_a_fleet_repo_that_validates_and_plans(tmp_path) -> None:
+    import stat
+
+    from ruamel.yaml import YAML
+
+    root = tmp_path / "plant"
+    made = _run("init", str(root), "--device", "press-01", "--model", "AIG-302")
+    assert made.returncode == 0, made.stderr
+    assert "chmod 700" in made.stdout and f"reconcile fleet validate {root}" in made.stdout
+    valid = _run("fleet", "validate", str(root), "--strict")
+    assert valid.returncode == 0, valid.stderr
+    assert valid.stdout.endswith("1 devices, 1 groups: 0 errors, 0 warnings: valid\n")
+    secrets = root / "secrets"
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
+    assert stat.S_IMODE((secrets / "monitor-password").stat().st_mode) == 0o600
+    assert "secrets/" in (root / ".gitignore").read_text().split()
+    for ci in (root / ".github/workflows/fleet.yml", root / ".pre-commit-config.yaml"):
+        assert "reconcile fleet validate" in str(YAML(typ="safe").load(ci.read_text()))
+    plan = _run(
+        "plan", "--fleet", str(root), "--device", "press-01", "--state-dir", str(tmp_path / "s"),
+        "--secrets-dir", str(secrets),
+    )  # fmt: skip
+    assert plan.returncode == 2, plan.stderr
+    assert "Plan for press-01 (sim backend):" in plan.stdout
+    before = sorted(p.read_bytes() for p in root.rglob("*") if p.is_file())
+    again = _run("init", str(root))
+    assert again.returncode == 1
+    assert again.stderr == f"error: {root} already holds a fleet (fleet.yaml); nothing written\n"
+    assert sorted(p.read_bytes() for p in root.rglob("*") if p.is_file()) == before

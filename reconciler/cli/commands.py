@@ -13,7 +13,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler.cli import agent, device, fleet, modbus, serve, sim
+from reconciler.cli import agent, completion, device, fleet, modbus, scaffold, serve, sim
 
 Handler = Callable[[argparse.Namespace], int]
 Arguments = Callable[[argparse.ArgumentParser], None]
@@ -34,6 +34,15 @@ _APPLY = "change the device to match the spec"
 _SERVE = "serve the read-only status endpoint (portal read APIs, sync status, metrics)"
 
 COMMANDS: tuple[Command, ...] = (
+    Command(
+        "init",
+        "scaffold a fleet repo: fleet.yaml, a group, a device, secrets, CI",
+        scaffold.arguments_init,
+        scaffold.cmd_init,
+        description="Create a fleet repo in DIR that `reconcile fleet validate` accepts: "
+        "fleet.yaml, a site group, one device, a secrets directory with placeholders (kept "
+        "out of Git), a CI workflow and a pre-commit config.",
+    ),
     Command(
         "validate",
         "validate spec files or directories",
@@ -150,5 +159,13 @@ COMMANDS: tuple[Command, ...] = (
                 "until interrupted; SIGHUP reloads the file.",
             ),
         ),
+    ),
+    Command(
+        "completion",
+        "print a bash or zsh completion script",
+        completion.arguments_completion,
+        completion.cmd_completion,
+        description="Print a completion script for SHELL: `source <(reconcile completion "
+        "bash)`, or save it to /etc/bash_completion.d/reconcile.",
     ),
 )
