@@ -27,8 +27,13 @@ from reconciler.errors import OperationError
 __all__ = ["OperationError"]
 
 
+STATE_DIR_ENV = "RECONCILER_STATE_DIR"
+
+
 def default_state_dir() -> Path:
-    """/var/lib/reconciler as root, else the XDG state directory."""
+    """$RECONCILER_STATE_DIR, else /var/lib/reconciler as root, else the XDG state directory."""
+    if os.environ.get(STATE_DIR_ENV):
+        return Path(os.environ[STATE_DIR_ENV])
     if os.geteuid() == 0:
         return Path("/var/lib/reconciler")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
