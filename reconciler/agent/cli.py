@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from reconciler.areas import BACKENDS
 from reconciler.errors import OperationError
+
+if TYPE_CHECKING:
+    from reconciler.agent.loop import Outcome
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -64,6 +68,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
         trust=trust if args.verify_signatures else TrustPolicy(),
         status_port=args.listen[1] if args.listen else None,
         retry=args.retry,
+        allow_non_fast_forward=args.allow_non_fast_forward,
+        stop_timeout=args.stop_timeout,
     )
     agent = Agent(config)
     modbus = ModbusListener(state_dir, args.backend)
@@ -88,12 +94,23 @@ def cmd_agent(args: argparse.Namespace) -> int:
         "agent for %s watching %s (state in %s)", device, config.source.description, state_dir
     )
     agent.run(once=args.once)
-    return 1 if args.once and agent.status["syncState"] in ("Failed", "Stalled") else 0
+    return _once_result(agent.last_outcome) if args.once else 0
+
+
+def _once_result(outcome: Outcome | None) -> int:
+    """`--once`: the pass's outcome on stdout; exit 0 in sync, 2 changes left, 1 failed."""
+    if outcome is None:
+        return 1
+    detail = f" ({outcome.reason}: {outcome.message})" if outcome.reason else ""
+    print(f"{outcome.state}{detail}")
+    if outcome.state in ("Failed", "Stalled"):
+        return 1
+    return 0 if outcome.state == "Synced" else 2
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from reconciler.agent.status import read_status
     from reconciler.output import emit_json
+    from reconciler.syncstatus import read_status
 
     status = read_status(_state_dir(args))
     if status is None:
@@ -105,7 +122,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"source:        {status.get('source', {}).get('url')}")
     print(f"sync state:    {status.get('syncState')}")
     print(f"last fetched:  {status.get('lastFetchedCommit')} at {status.get('lastFetchedAt')}")
-    print(f"last applied:  {status.get('lastAppliedCommit')} at {status.get('lastAppliedAt')}")
+    print(f"last good:     {_enforced(status)}")
     plan = status.get("lastPlan") or {}
     if plan:
         s = plan.get("summary", {})
@@ -123,6 +140,14 @@ def cmd_status(args: argparse.Namespace) -> int:
             + (f": {cond['message']}" if cond.get("message") else "")
         )
     return 0
+
+
+def _enforced(status: dict[str, Any]) -> str:
+    """The commit being enforced, even after rejected or failed passes."""
+    commit, at = status.get("lastAppliedCommit"), status.get("lastAppliedAt")
+    if not commit:
+        return "none applied yet" + (f" (last apply at {at})" if at else "")
+    return f"{commit} applied at {at or 'an unknown time'}"
 
 
 def cmd_suspend(args: argparse.Namespace) -> int:
@@ -161,7 +186,21 @@ def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--gpg-home", help="GnuPG home holding the trusted public keys")
     p.add_argument("--allowed-signers", help="SSH allowed-signers file of trusted keys")
     p.add_argument("--retry", action="store_true", help="forget failed commits and retry them")
-    p.add_argument("--once", action="store_true", help="run one pass and exit")
+    p.add_argument(
+        "--allow-non-fast-forward",
+        action="store_true",
+        help="apply a commit that does not descend from the last applied one (rewritten "
+        "history); an ancestor (a rewind) is refused always",
+    )
+    p.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=10.0,
+        help="on SIGTERM, exit within this many seconds whatever runs (default: 10)",
+    )
+    p.add_argument(
+        "--once", action="store_true", help="run one pass, print its outcome, exit 0/2/1"
+    )
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=cmd_agent)
 

@@ -17,10 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from reconciler.syncstatus import SyncFields
+
 MAX_SYNC_PAYLOAD = 1024
 """Bytes; a sync trigger carries at most an id and a reason, anything bigger is refused."""
 
-SyncState = Literal["Synced", "OutOfSync", "Progressing", "Failed", "Suspended", "Stalled"]
 OfflineReason = Literal["connectionLost", "stopped", "disabled", "reconfigured"]
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 
@@ -61,57 +62,12 @@ class Envelope(Message):
 # -- status (retained on <prefix>/<device>/status) ----------------------------------------
 
 
-class Drift(Message):
-    path: str
-    op: Literal["add", "replace", "remove"]
-    risk: str
-
-
-class Waiting(Message):
-    path: str
-    risk: str
-    until: str
-    """When the maintenance window opens (ISO 8601 with offset)."""
-
-
-class Condition(Message):
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str
-    message: str
-    last_transition_time: str
-
-
-class Rejected(Message):
-    commit: str
-    reason: str
-    message: str
-
-
-class LastPlan(Message):
-    commit: str
-    summary: dict[str, int]
-    at: str
-
-
-class Status(Envelope):
+class Status(Envelope, SyncFields):
     """The agent's sync status, as `reconcile status --json` shows it (source URL left out:
-    it may hold credentials)."""
+    it may hold credentials); the fields are reconciler.syncstatus.SyncFields."""
 
     type: Literal["status"] = "status"
     online: Literal[True] = True
-    sync_state: SyncState
-    last_fetched_commit: str | None = None
-    last_fetched_at: str | None = None
-    last_applied_commit: str | None = None
-    last_applied_at: str | None = None
-    drift: list[Drift] = []
-    """Differences found on a drift check of the applied commit."""
-    waiting: list[Waiting] = []
-    """Changes held for the maintenance window."""
-    rejected: Rejected | None = None
-    conditions: list[Condition] = []
-    last_plan: LastPlan | None = None
 
 
 class Offline(Message):
