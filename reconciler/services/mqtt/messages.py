@@ -119,7 +119,7 @@ class CommitRejected(Envelope):
     event: Literal["commit.rejected"] = "commit.rejected"
     commit: str
     reason: str
-    """InvalidSpec or SignatureRejected."""
+    """InvalidSpec, SignatureRejected or HistoryRewound (the message names both commits)."""
     message: str
 
 
