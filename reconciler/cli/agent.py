@@ -11,7 +11,7 @@ from reconciler.cli import options
 from reconciler.errors import OperationError
 
 if TYPE_CHECKING:
-    from reconciler.agent.loop import Outcome
+    from reconciler.agent.loop import Agent, Outcome
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -25,7 +25,6 @@ def cmd_agent(args: argparse.Namespace) -> int:
     import logging
 
     from reconciler.agent.loop import AGENT_FILE, Agent, AgentConfig, Memory
-    from reconciler.agent.services import ModbusListener, StatusEndpointListener
     from reconciler.agent.sources import LocalSource, open_source
     from reconciler.agent.trust import TrustPolicy
 
@@ -65,29 +64,36 @@ def cmd_agent(args: argparse.Namespace) -> int:
         stop_timeout=args.stop_timeout,
     )
     agent = Agent(config)
-    modbus = ModbusListener(state_dir, args.backend)
-    from reconciler.services.mqtt.uplink import MqttUplink
-
-    uplink = MqttUplink(device, state_dir, agent.secrets, agent.request_sync)
-    agent.listeners += [modbus, uplink]
-    if args.listen:
-        agent.listeners.append(
-            StatusEndpointListener(
-                args.listen,
-                state_dir,
-                args.backend,
-                agent.secrets,
-                tls=(args.tls_cert, args.tls_key),
-                tags=modbus.tags,
-                cloud_connection=uplink.connection_state,
-            )
-        )
+    _attach_services(agent, args)
     agent.install_signal_handlers()
     logging.getLogger("reconciler.agent").info(
         "agent for %s watching %s (state in %s)", device, config.source.description, state_dir
     )
     agent.run(once=args.once)
     return _once_result(agent.last_outcome) if args.once else 0
+
+
+def _attach_services(agent: Agent, args: argparse.Namespace) -> None:
+    """Modbus, the MQTT uplink and (with --listen) the status endpoint, beside the loop."""
+    from reconciler.agent.services import ModbusListener, StatusEndpointListener
+    from reconciler.services.mqtt.uplink import MqttUplink
+
+    cfg = agent.config
+    modbus = ModbusListener(cfg.state_dir, cfg.backend)
+    uplink = MqttUplink(cfg.device, cfg.state_dir, agent.secrets, agent.request_sync)
+    agent.listeners += [modbus, uplink]
+    if args.listen:
+        agent.listeners.append(
+            StatusEndpointListener(
+                args.listen,
+                cfg.state_dir,
+                cfg.backend,
+                agent.secrets,
+                tls=(args.tls_cert, args.tls_key),
+                tags=modbus.tags,
+                cloud_connection=uplink.connection_state,
+            )
+        )
 
 
 def _once_result(outcome: Outcome | None) -> int:
