@@ -31,7 +31,9 @@ def iso(t: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if t is None else t))
 
 
-class StatusPart(BaseModel):
+class CamelModel(BaseModel):
+    """Strict camelCase JSON, documented by attribute docstrings (MQTT messages use it too)."""
+
     model_config = ConfigDict(
         extra="forbid",
         alias_generator=to_camel,
@@ -42,20 +44,20 @@ class StatusPart(BaseModel):
     )
 
 
-class Drift(StatusPart):
+class Drift(CamelModel):
     path: str
     op: Literal["add", "replace", "remove"]
     risk: str
 
 
-class Waiting(StatusPart):
+class Waiting(CamelModel):
     path: str
     risk: str
     until: str
     """When the maintenance window opens (ISO 8601 with offset)."""
 
 
-class Condition(StatusPart):
+class Condition(CamelModel):
     type: str
     status: Literal["True", "False", "Unknown"]
     reason: str
@@ -63,19 +65,19 @@ class Condition(StatusPart):
     last_transition_time: str
 
 
-class Rejected(StatusPart):
+class Rejected(CamelModel):
     commit: str
     reason: str
     message: str
 
 
-class LastPlan(StatusPart):
+class LastPlan(CamelModel):
     commit: str | None
     summary: dict[str, int]
     at: str
 
 
-class SyncFields(StatusPart):
+class SyncFields(CamelModel):
     """What the status says about syncing; the MQTT status message carries these too."""
 
     sync_state: SyncState
@@ -93,7 +95,7 @@ class SyncFields(StatusPart):
     last_plan: LastPlan | None = None
 
 
-class Source(StatusPart):
+class Source(CamelModel):
     url: str | None = None
 
 

@@ -14,10 +14,9 @@ import json
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, ValidationError
 
-from reconciler.syncstatus import SyncFields
+from reconciler.syncstatus import CamelModel, SyncFields
 
 MAX_SYNC_PAYLOAD = 1024
 """Bytes; a sync trigger carries at most an id and a reason, anything bigger is refused."""
@@ -36,16 +35,8 @@ def stamp(t: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
-class Message(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        serialize_by_alias=True,
-        use_attribute_docstrings=True,
-        json_schema_serialization_defaults_required=True,
-        frozen=True,
-    )
+class Message(CamelModel):
+    model_config = ConfigDict(frozen=True)
 
 
 class Envelope(Message):
