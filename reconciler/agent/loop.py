@@ -168,6 +168,7 @@ class Agent:
         self.status = self._initial_status()
         self.last_outcome: Outcome | None = None
         self._logged: tuple[str, str, str] | None = None
+        self._repo_checked: str | None = None
         self.gates: list[Step] = [self._gate_window, self._gate_lockout, self._gate_suspended]
         """Checks between plan and apply; each may end the pass (rollout waves add one)."""
         from reconciler.secrets import SecretResolver
@@ -408,8 +409,11 @@ class Agent:
         device applies."""
         from reconciler.fleet.validate import validate_fleet
 
+        if revision == self._repo_checked:  # the whole repo once per revision, not per pass
+            return None
         report = validate_fleet(root, jobs=1)
         if report.valid:
+            self._repo_checked = revision
             return None
         return "InvalidSpec", "; ".join(str(p) for p in report.errors)
 
