@@ -100,8 +100,8 @@ def _once_result(outcome: Outcome | None) -> int:
     """`--once`: the pass's outcome on stdout; exit 0 in sync, 2 changes left, 1 failed."""
     if outcome is None:
         return 1
-    detail = f" ({outcome.reason}: {outcome.message})" if outcome.reason else ""
-    print(f"{outcome.state}{detail}")
+    reason = f" ({outcome.reason})" if outcome.reason not in ("", outcome.state) else ""
+    print(f"{outcome.state}{reason}" + (f": {outcome.message}" if outcome.message else ""))
     if outcome.state in ("Failed", "Stalled"):
         return 1
     return 0 if outcome.state == "Synced" else 2
