@@ -126,10 +126,11 @@ class Handlers:
         if len(values) > 1 or (values and values[0] not in ("0", "2")):
             raise QueryError("m must be 0 (OS account) or 2 (admin account)")
 
-    async def _issue(self, user: str, password: str) -> Response:
+    async def _issue(self, request: Request, user: str, password: str) -> Response:
         from anyio import to_thread
 
-        result = await to_thread.run_sync(self.api.auth.login, user, password)
+        address = request.client.host if request.client is not None else ""
+        result = await to_thread.run_sync(self.api.auth.login, user, password, address)
         if not result.ok:
             raise Unauthorized(result.message)
         token, claims = self.api.signer.issue(user)
@@ -151,7 +152,7 @@ class Handlers:
         credentials = basic_credentials(request.scope["headers"])
         if credentials is None:
             raise Unauthorized("Login Failed: send HTTP Basic credentials")
-        return await self._issue(*credentials)
+        return await self._issue(request, *credentials)
 
     async def login(self, request: Request) -> Response:
         self._check_account_type(request)
@@ -169,7 +170,7 @@ class Handlers:
         user, password = data.get("username"), data.get("password")
         if not isinstance(user, str) or not isinstance(password, str):
             raise QueryError("username and password must be strings")
-        return await self._issue(user, password)
+        return await self._issue(request, user, password)
 
     async def logout(self, request: Request) -> Response:
         token = bearer_token(request.scope, allow_query=False)
