@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reconciler.engine.credentials import hash_password, verify_password
+from reconciler.spec.permissions import STATUS_READ
 
 if TYPE_CHECKING:
     from reconciler.spec.access import AccessSpec, AuthLock
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("reconciler.api")
 
-REQUIRED = "status:read"
+REQUIRED = STATUS_READ
 MAX_TRACKED_NAMES = 4096
 """Failure records kept at most (names tried by a scanner are forgotten oldest first)."""
 
@@ -49,6 +50,10 @@ class Account:
     name: str
     password_hash: str | None
     secret_ref: str | None
+    permissions: tuple[str, ...] = ()
+
+    def holds(self, permission: str) -> bool:
+        return any(grants(p, permission) for p in self.permissions)
 
 
 def readers(spec: DeviceSpec | None) -> dict[str, Account]:
@@ -63,14 +68,13 @@ def readers(spec: DeviceSpec | None) -> dict[str, Account]:
         perms.setdefault(role.name, tuple(role.permissions))
     out: dict[str, Account] = {}
     for user in access.users or []:
-        if user.enabled is False:
-            continue
-        if not any(grants(p) for r in user.roles or [] for p in perms.get(r, ())):
+        held = tuple(p for r in user.roles or [] for p in perms.get(r, ()))
+        if user.enabled is False or not any(grants(p) for p in held):
             continue
         ref = user.password.secret_ref if user.password is not None else None
         if user.password_hash is None and ref is None:
             continue
-        out[user.name] = Account(user.name, user.password_hash, ref)
+        out[user.name] = Account(user.name, user.password_hash, ref, held)
     return out
 
 
@@ -220,6 +224,12 @@ class Authenticator:
         """A token stays valid only while its account still may read status."""
         self._refresh()
         return name in self._readers
+
+    def holds(self, name: str, permission: str) -> bool:
+        """Whether `name`'s roles (in the current spec) grant `permission`."""
+        self._refresh()
+        account = self._readers.get(name)
+        return account is not None and account.holds(permission)
 
     def login(self, name: str, password: str, address: str = "") -> LoginResult:
         """Blocking (crypt is slow on purpose): call it from a worker thread. `address` is
