@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, JsonValue, WithJsonSchema
 
 ServiceState = Literal["running", "stopped"]
 
@@ -26,5 +26,5 @@ def _service_name(value: str) -> str:
     return value
 
 
-SERVICE_NAME_SCHEMA = {"type": "string", "pattern": _UNIT.pattern, "maxLength": MAX_UNIT}
+SERVICE_NAME_SCHEMA: dict[str, JsonValue] = {"type": "string", "pattern": _UNIT.pattern, "maxLength": MAX_UNIT}
 ServiceName = Annotated[str, AfterValidator(_service_name), WithJsonSchema(SERVICE_NAME_SCHEMA)]
