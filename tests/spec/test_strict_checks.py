@@ -80,8 +80,8 @@ def test_booleans_and_numbers_are_strict(
 @pytest.mark.parametrize(
     ("pins", "col", "fragment"),
     [
-        ('    0: {direction: input}\n    "0": {direction: input}\n', 5, "same key as 0 above"),
-        ('    "1": {direction: input}\n    1: {direction: input}\n', 5, "same key as '1' above"),
+        ('      0: {direction: input}\n      "0": {direction: input}\n', 7, "as 0 above"),
+        ('      "1": {direction: input}\n      1: {direction: input}\n', 7, "as '1' above"),
     ],
 )
 def test_keys_that_differ_only_in_type_are_one_key(pins: str, col: int, fragment: str) -> None:
