@@ -26,5 +26,9 @@ def _service_name(value: str) -> str:
     return value
 
 
-SERVICE_NAME_SCHEMA: dict[str, JsonValue] = {"type": "string", "pattern": _UNIT.pattern, "maxLength": MAX_UNIT}
+SERVICE_NAME_SCHEMA: dict[str, JsonValue] = {
+    "type": "string",
+    "pattern": _UNIT.pattern,
+    "maxLength": MAX_UNIT,
+}
 ServiceName = Annotated[str, AfterValidator(_service_name), WithJsonSchema(SERVICE_NAME_SCHEMA)]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.errors import DeviceError, OperationError
 from reconciler.services.modbus.codec import CodecError
+from reconciler.services.modbus.conformance import conform, quiet_frame_dumps
 from reconciler.services.modbus.tags import (
     Reading,
     TagError,
@@ -90,6 +91,7 @@ class ModbusService:
         self._master: Master | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._lines: dict[int, SerialLine] = {}
+        quiet_frame_dumps()
 
     # --- the caller's side (any thread) ----------------------------------------------------
 
@@ -261,6 +263,7 @@ class ModbusService:
                 ignore_missing_devices=True,  # other units on the bus answer for themselves
             )
             where = line.path
+        conform(server)
         try:
             await server.serve_forever(background=True)
         except RuntimeError:
