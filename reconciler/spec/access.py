@@ -17,9 +17,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema, field_validator
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
-from reconciler.spec.base import Port, SecretRef, SpecModel
+from reconciler.spec.base import Loc, Port, SecretRef, SpecModel
 from reconciler.spec.permissions import PATTERN as PERMISSION_PATTERN
 from reconciler.spec.permissions import check_permission
 

@@ -4,29 +4,18 @@ apply, and the targets a connectivity change must keep reachable. Never diffed."
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
+from reconciler.areas import AREA_NAMES
 from reconciler.spec.base import Name, SpecModel
 
 Policy = Literal["auto", "report"]
-Area = Literal[
-    "system",
-    "network",
-    "firewall",
-    "access",
-    "watchdog",
-    "gpio",
-    "leds",
-    "brightness",
-    "io",
-    "serial",
-    "modbus",
-    "cloud",
-    "update",
-    "services",
-]
+if TYPE_CHECKING:
+    Area = str
+else:
+    Area = Literal[AREA_NAMES]  # the registry's areas, an enum in the schema
 
 
 _HOST_PORT = re.compile(r"^([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})$")

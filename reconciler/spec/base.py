@@ -11,6 +11,9 @@ from pydantic.alias_generators import to_camel
 
 from reconciler.spec.strict import check_scalar, scalar_kind
 
+Loc = tuple[str | int, ...]
+"""Where a value sits in a document: keys and list indexes from the root."""
+
 
 class SpecModel(BaseModel):
     """Strict: unknown keys are errors; only camelCase aliases are accepted in YAML."""

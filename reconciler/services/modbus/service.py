@@ -22,7 +22,7 @@ from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler.errors import DeviceError, OperationError
+from reconciler.errors import DeviceError, DeviceRefused, OperationError
 from reconciler.services.modbus.codec import CodecError
 from reconciler.services.modbus.conformance import conform, quiet_frame_dumps
 from reconciler.services.modbus.tags import (
@@ -37,8 +37,8 @@ from reconciler.spec.modbus import ModbusSlave, ModbusSpec, SlaveZone, tag_path
 if TYPE_CHECKING:
     from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
-    from reconciler.drivers.base import DeviceBackend
     from reconciler.engine.change import Change
+    from reconciler.engine.ports import DeviceBackend
     from reconciler.services.modbus.master import Master, SerialLine
     from reconciler.services.modbus.slave import ZoneContext, ZoneMap
 
@@ -429,8 +429,7 @@ class ModbusService:
                     self.backend.driver(area).apply(changes, _no_secrets)
                 except DeviceError as exc:
                     log.warning("Modbus write to %s refused by the device: %s", area, exc)
-                    refused = str(exc).startswith(("400", "404", "422"))
-                    return ILLEGAL_VALUE if refused else DEVICE_FAILURE
+                    return ILLEGAL_VALUE if isinstance(exc, DeviceRefused) else DEVICE_FAILURE
                 except Exception:  # a driver failure must not take the server down
                     log.exception("Modbus write to %s failed", area)
                     return DEVICE_FAILURE
