@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from apikit import UNO, Served, apply_spec, serve, write_secrets
 from fuzzkit import check_request, http_requests
@@ -13,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from reconciler.api.limits import ServerLimits
 
+PING = b"GET /auth/ping HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n"
 BOUNDED = settings(
     max_examples=25,
     deadline=None,  # a loaded machine is slow, not hung; the run itself is bounded
@@ -35,5 +35,4 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @given(http_requests())
 def test_any_request_gets_an_answer_below_500(endpoint: Served, raw: bytes) -> None:
     check_request(endpoint.handle.port, raw)
-    with httpx.Client(base_url=endpoint.url, timeout=30) as client:
-        assert client.get("/auth/ping").text == "pong"
+    assert check_request(endpoint.handle.port, PING) == 200
