@@ -134,16 +134,17 @@ def test_invalid_spec_changes_nothing(cli, tmp_path: Path, state_dir: Path) -> N
     assert not (state_dir / "sim").exists() and not (state_dir / "history.db").exists()
 
 
-def test_other_model_in_state_dir_is_a_clear_error(cli, tmp_path: Path, state_dir: Path) -> None:
+def test_other_model_in_state_dir_is_a_clear_error(
+    cli, tmp_path: Path, state_dir: Path, secrets_dir: Path
+) -> None:
     spec = tmp_path / "aig.yaml"
     spec.write_text(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {name: x, model: AIG-302}\n"
         "spec:\n  system: {hostname: x}\n"
     )
-    assert cli("plan", "-f", FULL, "--state-dir", state_dir, "--secrets-dir", state_dir).code in (
-        1,
-        2,
-    )
+    first = cli("plan", "-f", FULL, "--state-dir", state_dir, "--secrets-dir", secrets_dir)
+    assert first.code == 2 and "Plan for press-line-07 (sim backend)" in first.out, first.text
+    assert (state_dir / "sim").is_dir()  # the state dir now holds a simulated UNO-2484G
     result = cli("plan", "-f", spec, "--state-dir", state_dir)
     assert result.code == 1
     assert "holds a simulated UNO-2484G, but the spec is for an AIG-302" in result.err
