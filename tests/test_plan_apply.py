@@ -121,6 +121,35 @@ def test_rollback_returns_to_previous_spec(
     assert history[0]["source"].startswith("rollback of ")
 
 
+def test_rollback_to_an_apply_and_nothing_to_roll_back(
+    cli, tmp_path: Path, state_dir: Path
+) -> None:
+    head = "apiVersion: reconciler/v1\nkind: Device\nmetadata: {name: rb, model: UNO-2484G}\n"
+    specs = []
+    for seconds in (30, 60, 90):
+        spec = tmp_path / f"v{seconds}.yaml"
+        spec.write_text(head + f"spec:\n  watchdog: {{enabled: true, timeoutSeconds: {seconds}}}\n")
+        specs.append(spec)
+    first = cli("rollback", "--state-dir", state_dir, "--yes")
+    assert first.code == 1
+    assert "nothing to roll back to: fewer than two successful applies" in first.err
+    assert cli("apply", "-f", specs[0], "--state-dir", state_dir, "--yes").code == 0
+    alone = cli("rollback", "--state-dir", state_dir, "--yes")
+    assert alone.code == 1 and "nothing to roll back to" in alone.err
+    for spec in specs[1:]:
+        assert cli("apply", "-f", spec, "--state-dir", state_dir, "--yes").code == 0
+    missing = cli("rollback", "--state-dir", state_dir, "--yes", "--to", "99")
+    assert missing.code == 1 and "apply #99 is not a successful apply in history" in missing.err
+    assert cli("plan", "-f", specs[2], "--state-dir", state_dir).code == 0  # untouched
+    back = cli("rollback", "--state-dir", state_dir, "--yes", "--to", "1")
+    assert back.code == 0, back.text
+    assert "~ watchdog.timeoutSeconds: 90 -> 30" in back.out
+    assert "Rolled back to the spec of apply #1." in back.out
+    assert cli("plan", "-f", specs[0], "--state-dir", state_dir).code == 0
+    history = json.loads(cli("history", "--state-dir", state_dir, "--json").out)
+    assert history[0]["source"].startswith("rollback of ")
+
+
 def test_invalid_spec_changes_nothing(cli, tmp_path: Path, state_dir: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
