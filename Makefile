@@ -4,10 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-# Debian packages the tests use for real peers (namespaces, nftables, an MQTT broker, GPG).
+# Debian packages the tests use for real peers (namespaces, nftables, an MQTT broker, GPG,
+# a Prometheus that scrapes /metrics, systemd-analyze for the example unit).
 # Installed only when missing and we are root with apt-get (CI, a fresh machine); elsewhere
 # the tests that need them skip with a clear reason.
-SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client
+SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client prometheus systemd
 
 .PHONY: demo test lint typecheck unit schema bench clean system-deps
 

@@ -47,6 +47,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     )
     if args.verify_signatures and not trust.enabled:
         raise OperationError("--verify-signatures needs --gpg-home DIR or --allowed-signers FILE")
+    if args.metrics_public and not args.listen:
+        raise OperationError("--metrics-public needs --listen (the status endpoint it belongs to)")
     source = open_source(args.source, args.branch, args.path, state_dir)
     if args.verify_signatures and isinstance(source, LocalSource):
         raise OperationError(
@@ -79,6 +81,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
                 args.backend,
                 agent.secrets,
                 tls=(args.tls_cert, args.tls_key),
+                metrics_public=args.metrics_public,
                 tags=modbus.tags,
                 cloud_connection=uplink.connection_state,
             )
@@ -140,6 +143,8 @@ def cmd_suspend(args: argparse.Namespace) -> int:
 
 
 def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from reconciler.api.cli import add_metrics_public
+
     p = sub.add_parser(
         "agent",
         help="run the GitOps agent: pull, plan, apply, keep reconciling",
@@ -152,6 +157,7 @@ def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--interval", type=float, default=60.0, help="fetch interval, s (jittered)")
     p.add_argument("--drift-interval", type=float, default=300.0, help="re-observe interval, s")
     p.add_argument("--listen", type=_listen, help="serve the status endpoint on HOST:PORT")
+    add_metrics_public(p)
     p.add_argument("--tls-cert", help="TLS certificate for the status endpoint (PEM)")
     p.add_argument("--tls-key", help="TLS private key for the status endpoint (PEM)")
     p.add_argument("--backend", default="sim", choices=BACKENDS, help="default: sim")

@@ -71,6 +71,7 @@ class StatusEndpointListener:
         backend_name: str,
         secrets: Any,
         tls: tuple[str | None, str | None] = (None, None),
+        metrics_public: tuple[str, int] | None = None,
         tags: Any = None,
         cloud_connection: Any = None,
     ) -> None:
@@ -81,6 +82,7 @@ class StatusEndpointListener:
         self.backend_name = backend_name
         self.secrets = secrets
         self.tls = tls
+        self.metrics_public = metrics_public
         self.target: Target | None = None
         self.handle: Any = None
 
@@ -103,7 +105,11 @@ class StatusEndpointListener:
             cloud_connection=self.cloud_connection,
         )
         self.handle = start_status_server(
-            context, self.listen, tls_cert=self.tls[0], tls_key=self.tls[1]
+            context,
+            self.listen,
+            tls_cert=self.tls[0],
+            tls_key=self.tls[1],
+            metrics_public=self.metrics_public,
         )
         log.info("status endpoint on %s", self.handle.url)
 

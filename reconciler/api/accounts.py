@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("reconciler.api")
 
 REQUIRED = "status:read"
+METRICS_READ = "metrics:read"
+"""What HTTP Basic on /metrics needs (a scraper's account need not read status)."""
 MAX_TRACKED_NAMES = 4096
 """Failure records kept at most (names tried by a scanner are forgotten oldest first)."""
 
@@ -47,8 +49,8 @@ class Account:
     secret_ref: str | None
 
 
-def readers(spec: DeviceSpec | None) -> dict[str, Account]:
-    """The enabled accounts of `spec` whose roles grant status:read."""
+def readers(spec: DeviceSpec | None, permission: str = REQUIRED) -> dict[str, Account]:
+    """The enabled accounts of `spec` whose roles grant `permission`."""
     from reconciler.spec.access import BUILTIN_ROLES
 
     access: AccessSpec | None = spec.spec.access if spec is not None else None
@@ -61,7 +63,7 @@ def readers(spec: DeviceSpec | None) -> dict[str, Account]:
     for user in access.users or []:
         if user.enabled is False:
             continue
-        if not any(grants(p) for r in user.roles or [] for p in perms.get(r, ())):
+        if not any(grants(p, permission) for r in user.roles or [] for p in perms.get(r, ())):
             continue
         ref = user.password.secret_ref if user.password is not None else None
         if user.password_hash is None and ref is None:
@@ -159,27 +161,28 @@ class Authenticator:
         self._tracker = FailureTracker()
         self._dummy = hash_password(secrets_token())
         self._cache_key: DeviceSpec | None = None
-        self._readers: dict[str, Account] = {}
+        self._readers: dict[str, dict[str, Account]] = {REQUIRED: {}, METRICS_READ: {}}
         self._policy = LockPolicy()
 
     def _refresh(self) -> None:
         spec = self._spec()
         if spec is not self._cache_key:
             access = spec.spec.access if spec is not None else None
-            self._readers = readers(spec)
+            self._readers = {p: readers(spec, p) for p in (REQUIRED, METRICS_READ)}
             self._policy = LockPolicy.of(access.auth_lock if access is not None else None)
             self._cache_key = spec
 
     def may_read(self, name: str) -> bool:
         """A token stays valid only while its account still may read status."""
         self._refresh()
-        return name in self._readers
+        return name in self._readers[REQUIRED]
 
-    def login(self, name: str, password: str) -> LoginResult:
-        """Blocking (crypt is slow on purpose): call it from a worker thread."""
+    def login(self, name: str, password: str, permission: str = REQUIRED) -> LoginResult:
+        """Blocking (crypt is slow on purpose): call it from a worker thread. Only accounts
+        granted `permission` (status:read, or metrics:read for Basic on /metrics) pass."""
         self._refresh()
         now = self._clock()
-        account = self._readers.get(name)
+        account = self._readers[permission].get(name)
         ok = self._check(account, password)
         if self._tracker.locked(name, now):
             return LoginResult(False, LOCKED)

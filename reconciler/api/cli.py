@@ -76,10 +76,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls=bool(args.tls_cert),
         status_port=args.listen[1] or None,
     )
-    from reconciler.api.app import create_app
+    from reconciler.api.app import PublicMetrics, create_app
+    from reconciler.api.server import serve_in_thread
 
     app = create_app(context)
     host, port = args.listen
+    public = (
+        serve_in_thread(PublicMetrics(app), *args.metrics_public) if args.metrics_public else None
+    )
     if target is None:
         print(
             "note: no spec given (--file, or --fleet/--device): the accounts and desired "
@@ -97,19 +101,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def ready(bound: int) -> None:
         print(f"Serving the status endpoint on {scheme}://{shown}:{bound} (Ctrl-C to stop).")
+        if public is not None:
+            print(f"Serving /metrics without authentication on {public.url}/metrics.")
         sys.stdout.flush()
 
-    serve_forever(
-        app,
-        host,
-        port,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        log_level=args.log_level,
-        on_ready=ready,
-    )
+    try:
+        serve_forever(
+            app,
+            host,
+            port,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            log_level=args.log_level,
+            on_ready=ready,
+        )
+    finally:
+        if public is not None:
+            public.stop()
     print("Status endpoint stopped.")
     return 0
+
+
+def add_metrics_public(p: argparse.ArgumentParser) -> None:
+    """`--metrics-public HOST:PORT`, shared by `serve` and `agent`."""
+    p.add_argument(
+        "--metrics-public",
+        type=_listen,
+        metavar="HOST:PORT",
+        help="also serve /metrics WITHOUT authentication on this separate address "
+        "(for a scraper on a trusted network; nothing else is served there)",
+    )
 
 
 def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -137,6 +158,7 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="HOST:PORT",
         help=f"address to serve on (default: {DEFAULT_LISTEN}; port 0 picks a free one)",
     )
+    add_metrics_public(p)
     p.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")
     p.add_argument(
