@@ -11,7 +11,7 @@ from reconciler.drivers.linux.facts import config
 from reconciler.drivers.linux.files import MANAGED_HEADER, set_env_key, symlink, with_dropins
 from reconciler.drivers.linux.host import Host
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 ZONEINFO = "/usr/share/zoneinfo"
