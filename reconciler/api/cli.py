@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.api.context import ApiContext
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
 
@@ -42,21 +46,12 @@ def _minutes(value: str) -> float:
     return number
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the read-only status endpoint until SIGINT/SIGTERM; 0 then, 1 on errors."""
-    import logging
-
+def _context(args: argparse.Namespace) -> ApiContext:
+    """The endpoint's view of the device: the spec given (or none), backend, secrets."""
     from reconciler import operations as ops
     from reconciler.api.context import ApiContext
-    from reconciler.api.server import check_tls, is_loopback, serve_forever
     from reconciler.secrets import SecretResolver
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    check_tls(args.tls_cert, args.tls_key)
     target = None
     if args.file or args.fleet or args.device:
         target = ops.load_target(args.file, args.fleet, args.device)
@@ -64,7 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     model = target.spec.metadata.model if target is not None else None
     backend = ops.open_backend(args.backend, state_dir, model)
     secrets_dir = Path(args.secrets_dir) if args.secrets_dir else state_dir / "secrets"
-    context = ApiContext(
+    return ApiContext(
         backend=backend,
         state_dir=state_dir,
         secrets=SecretResolver(secrets_dir if secrets_dir.is_dir() else None),
@@ -76,26 +71,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls=bool(args.tls_cert),
         status_port=args.listen[1] or None,
     )
-    from reconciler.api.app import PublicMetrics, create_app
-    from reconciler.api.server import serve_in_thread
 
-    app = create_app(context)
-    host, port = args.listen
-    public = (
-        serve_in_thread(PublicMetrics(app), *args.metrics_public) if args.metrics_public else None
-    )
-    if target is None:
+
+def _warnings(args: argparse.Namespace, context: ApiContext) -> None:
+    from reconciler.api.server import is_loopback
+
+    if context.target is None:
         print(
             "note: no spec given (--file, or --fleet/--device): the accounts and desired "
             "state of the last successful apply are used.",
             file=sys.stderr,
         )
+    host = args.listen[0]
     if not is_loopback(host) and not args.tls_cert:
         print(
             f"warning: listening on {host} without TLS: tokens and passwords cross the "
             "network in clear; give --tls-cert and --tls-key.",
             file=sys.stderr,
         )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the read-only status endpoint until SIGINT/SIGTERM; 0 then, 1 on errors."""
+    import logging
+
+    from reconciler.api.app import PublicMetrics, create_app
+    from reconciler.api.server import check_tls, serve_forever, serve_in_thread
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    check_tls(args.tls_cert, args.tls_key)
+    context = _context(args)
+    app = create_app(context)
+    _warnings(args, context)
+    host, port = args.listen
+    metrics_public = args.metrics_public
+    public = serve_in_thread(PublicMetrics(app), *metrics_public) if metrics_public else None
     scheme = "https" if args.tls_cert else "http"
     shown = f"[{host}]" if ":" in host else host
 
