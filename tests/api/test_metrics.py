@@ -197,3 +197,20 @@ def test_real_prometheus_scrapes_and_answers(tmp_path: Path) -> None:
                 proc.wait(60)
         if prometheus is not None:
             log.close()
+
+
+def test_agent_metrics_public_needs_listen(cli: Any, tmp_path: Path) -> None:
+    result = cli(
+        "agent",
+        "--source",
+        str(tmp_path),
+        "--device",
+        "d",
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--metrics-public",
+        "127.0.0.1:0",
+        "--once",
+    )
+    assert result.code == 1
+    assert "--metrics-public needs --listen" in result.err
