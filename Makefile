@@ -5,19 +5,28 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 # Debian packages the tests use for real peers (namespaces, nftables, an MQTT broker, GPG,
-# git repos and daemons, test certificates). Installed only when missing and we are root
+# git repos and daemons, test certificates, a Prometheus that scrapes /metrics,
+# systemd-analyze for the example unit). Installed only when missing and we are root
 # with apt-get (CI, a fresh machine); `make test` stops if that install fails, or if they
 # are missing in CI (CI=true), where a test that needs one fails instead of skipping.
 # Elsewhere the tests that need them skip with a clear reason.
-SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client git openssl
+SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client git openssl prometheus systemd
 
 .PHONY: demo test lint typecheck unit schema bench clean system-deps
 
+# Setting up shows its steps and each package as pip collects it (a fresh clone takes a
+# minute or two), not pip's full log; a failing install still fails the target.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] upgrading pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> [3/3] installing reconciler and its test tools into $(VENV) (a minute or two)"
+	@bash -o pipefail -c "$(BIN)/python -m pip install -e '.[test]' 2>$(VENV)/pip.log \
+	  | { grep --line-buffered -E '^(Collecting|Successfully installed)' || true; } \
+	  | sed -u -e 's/^Collecting /    collecting /' -e 's/^Successfully installed .*/    done/'" \
+	  || { cat $(VENV)/pip.log; echo "pip install failed (log above: $(VENV)/pip.log)"; exit 1; }
+	@touch $(STAMP)
 
 demo: $(STAMP)
 	@$(BIN)/python -m reconciler.demo

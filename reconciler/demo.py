@@ -22,6 +22,17 @@ FLEET = REPO / "fleet"
 DEVICE = "press-line-01"
 
 
+NEXT_STEPS = """
+What to try next (the demo's state directory was temporary; these use your own):
+  .venv/bin/reconcile validate examples/                   check specs, every problem located
+  .venv/bin/reconcile plan -f examples/minimal.yaml        plan on a fresh simulated device
+  .venv/bin/reconcile fleet explain fleet press-line-01 spec.system.timezone
+                                                           which layer set a value
+  .venv/bin/reconcile serve -f examples/minimal.yaml       the status endpoint and /metrics
+  .venv/bin/reconcile --help                               every command
+README.md ("A tour") walks through the rest; `make test` runs the checks."""
+
+
 def reconcile_bin() -> list[str]:
     exe = Path(sys.executable).with_name("reconcile")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "reconciler.cli"]
@@ -85,6 +96,7 @@ def main() -> None:
         )
         run("history", "--state-dir", state)
         print(f"\nDemo finished: {DEVICE} planned, applied, drift corrected.")
+        print(NEXT_STEPS)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -109,15 +109,69 @@ def _char_at(text: str, line: int, column: int) -> str:
     return ""
 
 
+def _mark_of(exc: Exception, text: str) -> Any:
+    """Where the user must look: the opening of a construct the stream ended inside (an
+    unclosed quote or bracket), the offending byte of a reader error, else the parser's
+    problem mark."""
+    problem, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    if context is not None and "end of stream" in str(getattr(exc, "problem", "")):
+        return context
+    quote = _runaway_quote(text, problem)
+    if quote is not None:
+        return quote
+    position = getattr(exc, "position", None)
+    if problem is None and isinstance(position, int) and 0 <= position <= len(text):
+        before = text[:position]
+        line = before.count("\n")
+        return _Mark(line, position - (before.rfind("\n") + 1))
+    return problem or context
+
+
+@dataclass(frozen=True)
+class _Mark:
+    line: int
+    column: int
+
+
+def _runaway_quote(text: str, failed_at: Any) -> _Mark | None:
+    """The opening of the last quoted string that ran over a line end before the parser
+    failed: an unclosed quote swallows lines until the next quote, and the parser only
+    complains there. Error path only, so the slow pure-Python scanner is fine."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if failed_at is None:
+        return None
+    found: _Mark | None = None
+    try:
+        for token in YAML(typ="safe", pure=True).scan(io.StringIO(text)):
+            start, end = token.start_mark, token.end_mark
+            if start.line >= failed_at.line:
+                break
+            if getattr(token, "style", None) in ('"', "'") and end.line > start.line:
+                found = _Mark(start.line, start.column)
+    except YAMLError:
+        pass
+    return found
+
+
 def _yaml_error_problem(file: str, exc: Exception, text: str = "") -> Problem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    mark = _mark_of(exc, text)
+    stopped = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
-    char = _char_at(text, mark.line, mark.column) if mark is not None else ""
+    char = _char_at(text, stopped.line, stopped.column) if stopped is not None else ""
     if char and char != "\t" and "found character that" in str(problem):
         problem = str(problem).replace("found character", f"found character {char!r}", 1)
     message = f"{context}, {problem}" if context and problem else str(problem)
     message = message.replace("\t", "\\t")
+    if isinstance(mark, _Mark) and stopped is not None:
+        where = f"{stopped.line + 1}:{stopped.column + 1}"
+        message = (
+            f"unclosed quote: this string runs on to {where}, where the parser stopped ({message})"
+        )
+    elif "quoted scalar" in message and "end of stream" in message:
+        message = f"unclosed quote: this string never ends ({message})"
     if char == "\t" or "'\\t'" in message or "\\t" in message:
         message = "tab character: YAML indentation must use spaces (" + message + ")"
     if mark is None:
@@ -409,9 +463,24 @@ def validate_device_document(doc: YamlDocument) -> tuple[DeviceSpec | None, list
     try:
         spec = DeviceSpec.model_validate(doc.data)
     except ValidationError as exc:
-        return None, validation_problems(exc, doc, DeviceSpec)
+        return None, _with_partial_checks(doc, exc)
     problems = [doc.problem(loc, msg) for loc, msg in capability_problems(spec)]
     return (spec if not problems else None), problems
+
+
+def _with_partial_checks(doc: YamlDocument, exc: ValidationError) -> list[Problem]:
+    """Schema problems, plus the capability and cross-field problems of what did parse."""
+    from reconciler.salvage import salvage, under
+    from reconciler.spec.capabilities import capability_problems
+    from reconciler.spec.device import DeviceSpec
+
+    problems = validation_problems(exc, doc, DeviceSpec)
+    partial, cuts, later = salvage(doc.data, exc, _data_loc)
+    problems += [doc.problem(loc, msg) for loc, msg in later]
+    if partial is not None:
+        found = capability_problems(partial)
+        problems += [doc.problem(loc, msg) for loc, msg in found if not under(loc, cuts)]
+    return sorted(problems, key=lambda p: (p.line, p.col))
 
 
 def load_device(path: str | Path) -> DeviceSpec:

@@ -31,12 +31,26 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
+OPENAPI_FILE = "openapi/status-api.json"
+"""The status endpoint's OpenAPI document, beside the schemas (same `--out`)."""
+
+
+def documents() -> dict[str, str]:
+    """Relative path -> text of everything `reconcile schema --out DIR` writes."""
+    from reconciler.api.openapi import document_text
+
+    out = {name: render(schema) for name, schema in schemas().items()}
+    out[OPENAPI_FILE] = document_text()
+    return out
+
+
 def write_schemas(out_dir: Path) -> list[Path]:
     from reconciler.fsutil import atomic_write
 
     written = []
-    for name, schema in schemas().items():
+    for name, text in documents().items():
         path = out_dir / name
-        atomic_write(path, render(schema).encode())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text.encode())
         written.append(path)
     return written

@@ -45,10 +45,23 @@ def expectation(path: Path) -> Expectation:
     """Parse the first line; it stays readable even where later bytes are not UTF-8."""
     first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8")
     assert first.startswith("# expect: "), f"{path.name}: first line must be '# expect: ...'"
+    return expectation_of(first)
+
+
+def expectations(path: Path) -> list[Expectation]:
+    """Every `# expect:` line at the top: a file may hold several problems that one run
+    must all report (schema, capability and cross-field alike)."""
+    first_lines = path.read_bytes().split(b"\n")
+    count = next(i for i, line in enumerate(first_lines) if not line.startswith(b"# expect: "))
+    lines = b"\n".join(first_lines[1:count]).decode("utf-8").splitlines()
+    return [expectation(path), *(expectation_of(line) for line in lines)]
+
+
+def expectation_of(first: str) -> Expectation:
     where, _, rest = first.removeprefix("# expect: ").partition(" ")
     line, _, col = where.partition(":")
     dotted, sep, fragment = rest.partition(": ")
-    assert sep and fragment, f"{path.name}: expected 'LINE:COL path: fragment', got {first!r}"
+    assert sep and fragment, f"expected 'LINE:COL path: fragment', got {first!r}"
     return Expectation(int(line), int(col), dotted, fragment)
 
 
@@ -59,13 +72,13 @@ def test_the_corpus_is_large_enough_to_mean_something() -> None:
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.stem for p in CORPUS_FILES])
 def test_invalid_file_is_reported_at_its_location(cli: Callable[..., Any], path: Path) -> None:
-    want = expectation(path)
     result = cli("validate", path)
     assert result.code == 1, result.text
     assert "Traceback" not in result.text
-    assert want.found_in(result.err, path), (
-        f"expected {want.line}:{want.col} {want.path}: ...{want.fragment}... in:\n{result.err}"
-    )
+    for want in expectations(path):
+        assert want.found_in(result.err, path), (
+            f"expected {want.line}:{want.col} {want.path}: ...{want.fragment}... in:\n{result.err}"
+        )
     assert "1 file(s) checked" in result.err and result.err.rstrip().endswith("invalid.")
 
 

@@ -43,6 +43,22 @@ def reconcile_cmd() -> list[str]:
     return [sys.executable, "-m", "reconciler.cli"]
 
 
+def need_tool(name: str, package: str) -> str:
+    """The path of `name`; skips with the Debian package to install, but fails under CI
+    (CI installs every SYSTEM_PACKAGES entry, so a skip there would hide a broken setup)."""
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        reason = f"needs {name} (Debian: apt-get install {package}; `make system-deps`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
     env.update(extra)

@@ -76,6 +76,7 @@ class StatusEndpointListener:
         backend_name: str,
         secrets: Any,
         tls: tuple[str | None, str | None] = (None, None),
+        metrics_public: tuple[str, int] | None = None,
         tags: Any = None,
         cloud_connection: Any = None,
     ) -> None:
@@ -86,6 +87,7 @@ class StatusEndpointListener:
         self.backend_name = backend_name
         self.secrets = secrets
         self.tls = tls
+        self.metrics_public = metrics_public
         self.target: Target | None = None
         self.handle: Any = None
 
@@ -108,7 +110,11 @@ class StatusEndpointListener:
             cloud_connection=self.cloud_connection,
         )
         self.handle = start_status_server(
-            context, self.listen, tls_cert=self.tls[0], tls_key=self.tls[1]
+            context,
+            self.listen,
+            tls_cert=self.tls[0],
+            tls_key=self.tls[1],
+            metrics_public=self.metrics_public,
         )
         log.info("status endpoint on %s", self.handle.url)
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("reconciler.api")
 
 REQUIRED = STATUS_READ
+METRICS_READ = "metrics:read"
+"""What HTTP Basic on /metrics needs (a scraper's account need not read status)."""
 MAX_TRACKED_NAMES = 4096
 """Failure records kept at most (names tried by a scanner are forgotten oldest first)."""
 
@@ -56,8 +58,8 @@ class Account:
         return any(grants(p, permission) for p in self.permissions)
 
 
-def readers(spec: DeviceSpec | None) -> dict[str, Account]:
-    """The enabled accounts of `spec` whose roles grant status:read."""
+def readers(spec: DeviceSpec | None, permission: str = REQUIRED) -> dict[str, Account]:
+    """The enabled accounts of `spec` whose roles grant `permission`."""
     from reconciler.spec.access import BUILTIN_ROLES
 
     access: AccessSpec | None = spec.spec.access if spec is not None else None
@@ -69,7 +71,7 @@ def readers(spec: DeviceSpec | None) -> dict[str, Account]:
     out: dict[str, Account] = {}
     for user in access.users or []:
         held = tuple(p for r in user.roles or [] for p in perms.get(r, ()))
-        if user.enabled is False or not any(grants(p) for p in held):
+        if user.enabled is False or not any(grants(p, permission) for p in held):
             continue
         ref = user.password.secret_ref if user.password is not None else None
         if user.password_hash is None and ref is None:
@@ -209,31 +211,35 @@ class Authenticator:
         self._by_name = Backoff(NAME_FREE_FAILURES)
         self._dummy = hash_password(secrets_token())
         self._cache_key: DeviceSpec | None = None
-        self._readers: dict[str, Account] = {}
+        self._readers: dict[str, dict[str, Account]] = {REQUIRED: {}, METRICS_READ: {}}
         self._policy = LockPolicy()
 
     def _refresh(self) -> None:
         spec = self._spec()
         if spec is not self._cache_key:
             access = spec.spec.access if spec is not None else None
-            self._readers = readers(spec)
+            self._readers = {p: readers(spec, p) for p in (REQUIRED, METRICS_READ)}
             self._policy = LockPolicy.of(access.auth_lock if access is not None else None)
             self._cache_key = spec
 
     def may_read(self, name: str) -> bool:
         """A token stays valid only while its account still may read status."""
         self._refresh()
-        return name in self._readers
+        return name in self._readers[REQUIRED]
 
     def holds(self, name: str, permission: str) -> bool:
         """Whether `name`'s roles (in the current spec) grant `permission`."""
         self._refresh()
-        account = self._readers.get(name)
+        account = self._readers[REQUIRED].get(name)
         return account is not None and account.holds(permission)
 
-    def login(self, name: str, password: str, address: str = "") -> LoginResult:
+    def login(
+        self, name: str, password: str, address: str = "", permission: str = REQUIRED
+    ) -> LoginResult:
         """Blocking (crypt is slow on purpose): call it from a worker thread. `address` is
-        the client's; throttles and locks apply to it, not to the name everywhere."""
+        the client's; throttles and locks apply to it, not to the name everywhere. Only
+        accounts granted `permission` (status:read, or metrics:read for Basic on /metrics)
+        pass."""
         self._refresh()
         now = self._clock()
         key = f"{name}\0{address}"
@@ -242,7 +248,7 @@ class Authenticator:
         wait = max(self._by_address.wait(address, now), self._by_name.wait(key, now))
         if wait > 0:
             return LoginResult(False, throttled(wait))
-        account = self._readers.get(name)
+        account = self._readers[permission].get(name)
         if self._check(account, password):
             self._tracker.succeeded(key)
             self._by_name.succeeded(key)

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Route, Router
 from starlette.types import Message, Receive, Scope, Send
 
-from reconciler.api.accounts import Authenticator
+from reconciler.api.accounts import METRICS_READ, Authenticator
 from reconciler.api.cache import ReadCache
 from reconciler.api.context import ApiContext
 from reconciler.api.handlers import Handlers, QueryError, Unauthorized
-from reconciler.api.httpauth import USER_KEY, bearer_token, wants_events
+from reconciler.api.httpauth import USER_KEY, basic_credentials, bearer_token, wants_events
 from reconciler.api.metrics import RequestCounter
 from reconciler.api.portal import BadParameter, Unavailable
 from reconciler.api.responses import JSON, code_message, portal_error
@@ -37,6 +38,7 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 ALLOWED = {path: frozenset({"POST"}) for path in POST_PATHS}
 """Methods per path: GET and HEAD everywhere except the login and logout POSTs."""
 STATIC_PATHS = frozenset(op.path for op in OPERATIONS if "{" not in op.path)
+METRICS_PATH = "/metrics"
 UNAUTHORIZED = "Unauthorized: log in at /auth/token or /auth/login and send the token"
 
 
@@ -56,10 +58,12 @@ class StatusApi:
         self.signer = TokenSigner(load_signing_key(context.state_dir), context.token_ttl)
         self.auth = Authenticator(self._spec, context.secrets)
         self.requests = RequestCounter()
+        self.started_at = time.time()
         self.closing = threading.Event()
-        handlers = Handlers(self)
+        self.handlers = Handlers(self)
         routes = [
-            Route(op.path, getattr(handlers, op.handler), methods=[op.method]) for op in OPERATIONS
+            Route(op.path, getattr(self.handlers, op.handler), methods=[op.method])
+            for op in OPERATIONS
         ]
         self.router = Router(routes=routes, redirect_slashes=False, default=_not_found)
 
@@ -101,7 +105,7 @@ class StatusApi:
                 message = f"{method} is not allowed here: this endpoint is read-only"
                 allow = ", ".join(sorted(allowed))
                 await _send(send_counted, 405, code_message(405, message), allow=allow)
-            elif path not in PUBLIC_PATHS and not self._authorized(scope):
+            elif path not in PUBLIC_PATHS and not await self._allowed(scope):
                 await _send(send_counted, 401, code_message(401, UNAUTHORIZED), bearer=True)
             else:
                 await self.router(scope, receive, send_counted)
@@ -114,6 +118,22 @@ class StatusApi:
             route = scope.get("route")
             label = route.path if route is not None else path if path in STATIC_PATHS else "other"
             self.requests.count(label, method, status)
+
+    async def _allowed(self, scope: Scope) -> bool:
+        """A status:read token; for /metrics also Basic of a metrics:read account (a static
+        Prometheus config cannot renew tokens)."""
+        if self._authorized(scope):
+            return True
+        credentials = basic_credentials(scope["headers"])
+        if scope["path"] != METRICS_PATH or credentials is None:
+            return False
+        from anyio import to_thread
+
+        user, password = credentials
+        client = scope.get("client")
+        address = client[0] if client else ""
+        result = await to_thread.run_sync(self.auth.login, user, password, address, METRICS_READ)
+        return result.ok
 
     def _authorized(self, scope: Scope) -> bool:
         allow_query = path_is_stream(scope)
@@ -144,6 +164,31 @@ class StatusApi:
         else:
             log.exception("status endpoint: %s %s failed", method, path)
             await _send(send, 500, code_message(500, "internal error; see the server's log"))
+
+
+class PublicMetrics:
+    """`--metrics-public`: GET /metrics of `api` without auth, on a listen address of its
+    own (nothing else is served there, so opening it to a scraper opens nothing else)."""
+
+    def __init__(self, api: StatusApi) -> None:
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if scope["path"] != METRICS_PATH:
+            await _send(send, 404, code_message(404, "only /metrics is served here"))
+        elif scope["method"] not in READ_METHODS:
+            message = f"{scope['method']} is not allowed here: this endpoint is read-only"
+            await _send(send, 405, code_message(405, message), allow="GET, HEAD")
+        else:
+            from starlette.requests import Request
+
+            response = await self.api.handlers.metrics(Request(scope, receive))
+            await response(scope, receive, send)
 
 
 def path_is_stream(scope: Scope) -> bool:

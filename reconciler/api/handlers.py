@@ -380,8 +380,10 @@ class Handlers:
 
         status = await self._status()
         totals = await to_thread.run_sync(self.api.sync.history.totals)
-        text = metrics.render(status, totals, self.api.requests.snapshot())
-        return Response(text.encode(), media_type=metrics.CONTENT_TYPE)
+        boot_time, interfaces = await to_thread.run_sync(metrics.read_host)
+        scrape = metrics.Scrape(status, totals, self.api.started_at, boot_time, interfaces)
+        body = await to_thread.run_sync(metrics.render, scrape, self.api.requests)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
 
     async def openapi(self, request: Request) -> Response:
         from reconciler.api.openapi import document_bytes

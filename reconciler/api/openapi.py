@@ -1,17 +1,15 @@
 """The OpenAPI 3.1 document of the status endpoint, built from the route table.
 
 Served at /openapi.json and committed as schemas/openapi/status-api.json (a test fails
-when the two differ; it sits in a subdirectory because every schemas/*.json is a JSON
-Schema that `reconcile schema` writes). Regenerate the committed copy with
-`python -m reconciler.api.openapi schemas/openapi/status-api.json`.
+when the two differ, another runs openapi-spec-validator on it). `reconcile schema --out
+schemas/` (`make schema`) regenerates it with the JSON Schemas; it sits in a subdirectory
+because every schemas/*.json is a JSON Schema.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
@@ -102,13 +100,15 @@ def _ok(op: Operation) -> dict[str, Any]:
         content = {op.media: {"schema": _event(list(EVENTS), {"type": ["object", "array"]})}}
     else:
         content = {op.media: {"schema": {"type": "string"}}}
+    description = "OK"
     if op.sse and op.schema is not None:
-        content["text/event-stream"] = {
-            "schema": _event(["message"], ref(op.schema)),
-            "description": "With `Accept: text/event-stream`: `event: message` frames "
-            "whose data is the JSON body above, every few seconds.",
-        }
-    ok: dict[str, Any] = {"description": "OK", "content": content}
+        content["text/event-stream"] = {"schema": _event(["message"], ref(op.schema))}
+        # A Media Type Object has no `description` (OpenAPI 3.1): the response says it.
+        description = (
+            "OK. With `Accept: text/event-stream`: `event: message` frames whose data is "
+            "the JSON body, every few seconds."
+        )
+    ok: dict[str, Any] = {"description": description, "content": content}
     if op.handler in ("token", "login"):
         ok["headers"] = {
             "Set-Cookie": {
@@ -140,6 +140,13 @@ def _operation(op: Operation) -> dict[str, Any]:
         out["parameters"] = params
     if op.handler == "token":
         out["security"] = [{"basic": []}]
+    elif op.handler == "metrics":
+        out["security"] = [{"bearer": []}, {"cookie": []}, {"basic": []}]
+        out["description"] = (
+            "Also HTTP Basic of an account whose role grants `metrics:read` (for a static "
+            "Prometheus `basic_auth`). `--metrics-public HOST:PORT` serves it without auth "
+            "on an address of its own."
+        )
     elif op.public:
         out["security"] = []
     if op.handler == "login":
@@ -183,16 +190,3 @@ def document_text() -> str:
 @functools.cache
 def document_bytes() -> bytes:
     return json.dumps(document(), separators=(",", ":")).encode()
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m reconciler.api.openapi OUT.json", file=sys.stderr)
-        return 1
-    Path(argv[0]).write_text(document_text())
-    print(f"wrote {argv[0]}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +155,8 @@ class ServerHandle:
     _server: Any
     _thread: threading.Thread
     _app: Any
+    companions: list[ServerHandle] = field(default_factory=list)
+    """Servers stopped with this one (the `--metrics-public` listener)."""
 
     @property
     def url(self) -> str:
@@ -162,6 +164,8 @@ class ServerHandle:
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def stop(self, timeout: float = 10.0) -> None:
+        for companion in self.companions:
+            companion.stop(timeout)
         close = getattr(self._app, "close", None)
         if callable(close):
             close()
@@ -233,10 +237,12 @@ def start_status_server(
     *,
     tls_cert: str | Path | None = None,
     tls_key: str | Path | None = None,
+    metrics_public: tuple[str, int] | None = None,
 ) -> ServerHandle:
     """The agent's one call: build the app for `context` and serve it on `listen`
-    (`HOST:PORT` or a (host, port) pair) in a thread. Stop it with `handle.stop()`."""
-    from reconciler.api.app import create_app
+    (`HOST:PORT` or a (host, port) pair) in a thread, and /metrics without auth on
+    `metrics_public` when given. Stop both with `handle.stop()`."""
+    from reconciler.api.app import PublicMetrics, create_app
 
     host, port = parse_listen(listen) if isinstance(listen, str) else listen
     context.tls = bool(tls_cert)
@@ -244,10 +250,21 @@ def start_status_server(
         log.warning(
             "status endpoint on %s:%s without TLS: tokens cross the network in clear", host, port
         )
-    return serve_in_thread(
-        create_app(context),
-        host,
-        port,
-        tls_cert=str(tls_cert) if tls_cert else None,
-        tls_key=str(tls_key) if tls_key else None,
-    )
+    app = create_app(context)
+    public = serve_in_thread(PublicMetrics(app), *metrics_public) if metrics_public else None
+    try:
+        handle = serve_in_thread(
+            app,
+            host,
+            port,
+            tls_cert=str(tls_cert) if tls_cert else None,
+            tls_key=str(tls_key) if tls_key else None,
+        )
+    except OperationError:
+        if public is not None:
+            public.stop()
+        raise
+    if public is not None:
+        handle.companions.append(public)
+        log.info("public metrics (no auth) on %s/metrics", public.url)
+    return handle

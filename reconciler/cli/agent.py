@@ -44,6 +44,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     )
     if args.verify_signatures and not trust.enabled:
         raise OperationError("--verify-signatures needs --gpg-home DIR or --allowed-signers FILE")
+    if args.metrics_public and not args.listen:
+        raise OperationError("--metrics-public needs --listen (the status endpoint it belongs to)")
     source = open_source(args.source, args.branch, args.path, state_dir)
     if args.verify_signatures and isinstance(source, LocalSource):
         raise OperationError(
@@ -90,6 +92,7 @@ def _attach_services(agent: Agent, args: argparse.Namespace) -> None:
                 cfg.backend,
                 agent.secrets,
                 tls=(args.tls_cert, args.tls_key),
+                metrics_public=args.metrics_public,
                 tags=modbus.tags,
                 cloud_connection=uplink.connection_state,
             )
@@ -171,6 +174,8 @@ def cmd_suspend(args: argparse.Namespace) -> int:
 
 
 def arguments_agent(p: argparse.ArgumentParser) -> None:
+    from reconciler.cli.serve import add_metrics_public
+
     p.add_argument("--source", required=True, help="Git URL (file://, https, ssh) or directory")
     p.add_argument("--branch", default="main", help="branch or tag (default: main)")
     p.add_argument("--path", default="", help="fleet root inside the repo (default: its root)")
@@ -178,6 +183,7 @@ def arguments_agent(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", type=float, default=60.0, help="fetch interval, s (jittered)")
     p.add_argument("--drift-interval", type=float, default=300.0, help="re-observe interval, s")
     p.add_argument("--listen", type=_listen, help="serve the status endpoint on HOST:PORT")
+    add_metrics_public(p)
     p.add_argument("--tls-cert", help="TLS certificate for the status endpoint (PEM)")
     p.add_argument("--tls-key", help="TLS private key for the status endpoint (PEM)")
     options.add_backend(p)

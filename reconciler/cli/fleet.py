@@ -203,7 +203,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("error: --jobs needs a number of at least 1", file=sys.stderr)
         return 1
-    report = validate_fleet(args.dir, jobs=args.jobs)
+    from reconciler.progress import ProgressBar
+
+    bar = ProgressBar("devices checked")
+    try:
+        report = validate_fleet(args.dir, jobs=args.jobs, progress=bar.update)
+    finally:
+        bar.close()
     failed = not report.valid or (args.strict and bool(report.warnings))
     if args.format == "json":
         _write(_report_json(report), args.output, sys.stdout)

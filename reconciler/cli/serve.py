@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from reconciler.api.limits import ServerLimits
 from reconciler.cli import options
+
+if TYPE_CHECKING:
+    from reconciler.api.context import ApiContext
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
 
@@ -81,25 +85,16 @@ def _limits(args: argparse.Namespace) -> ServerLimits:
     )
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the read-only status endpoint until SIGINT/SIGTERM; 0 then, 1 on errors."""
-    import logging
-
+def _context(args: argparse.Namespace) -> ApiContext:
+    """The endpoint's view of the device: the spec given (or none), backend, secrets."""
     from reconciler import operations as ops
     from reconciler.api.context import ApiContext
-    from reconciler.api.server import check_tls, is_loopback, serve_forever
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    check_tls(args.tls_cert, args.tls_key)
     target = options.target(args) if options.has_target(args) else None
     state_dir = options.state_dir(args)
     model = target.spec.metadata.model if target is not None else None
     backend = ops.open_backend(args.backend, state_dir, model)
-    context = ApiContext(
+    return ApiContext(
         backend=backend,
         state_dir=state_dir,
         secrets=options.secrets(args),
@@ -111,41 +106,81 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls=bool(args.tls_cert),
         status_port=args.listen[1] or None,
     )
-    from reconciler.api.app import create_app
 
-    app = create_app(context)
-    host, port = args.listen
-    if target is None:
+
+def _warnings(args: argparse.Namespace, context: ApiContext) -> None:
+    from reconciler.api.server import is_loopback
+
+    if context.target is None:
         print(
             "note: no spec given (--file, or --fleet/--device): the accounts and desired "
             "state of the last successful apply are used.",
             file=sys.stderr,
         )
+    host = args.listen[0]
     if not is_loopback(host) and not args.tls_cert:
         print(
             f"warning: listening on {host} without TLS: tokens and passwords cross the "
             "network in clear; give --tls-cert and --tls-key.",
             file=sys.stderr,
         )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the read-only status endpoint until SIGINT/SIGTERM; 0 then, 1 on errors."""
+    import logging
+
+    from reconciler.api.app import PublicMetrics, create_app
+    from reconciler.api.server import check_tls, serve_forever, serve_in_thread
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    check_tls(args.tls_cert, args.tls_key)
+    context = _context(args)
+    app = create_app(context)
+    _warnings(args, context)
+    host, port = args.listen
+    metrics_public = args.metrics_public
+    public = serve_in_thread(PublicMetrics(app), *metrics_public) if metrics_public else None
     scheme = "https" if args.tls_cert else "http"
     shown = f"[{host}]" if ":" in host else host
 
     def ready(bound: int) -> None:
         print(f"Serving the status endpoint on {scheme}://{shown}:{bound} (Ctrl-C to stop).")
+        if public is not None:
+            print(f"Serving /metrics without authentication on {public.url}/metrics.")
         sys.stdout.flush()
 
-    serve_forever(
-        app,
-        host,
-        port,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        log_level=args.log_level,
-        on_ready=ready,
-        limits=_limits(args),
-    )
+    try:
+        serve_forever(
+            app,
+            host,
+            port,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            log_level=args.log_level,
+            on_ready=ready,
+            limits=_limits(args),
+        )
+    finally:
+        if public is not None:
+            public.stop()
     print("Status endpoint stopped.")
     return 0
+
+
+def add_metrics_public(p: argparse.ArgumentParser) -> None:
+    """`--metrics-public HOST:PORT`, shared by `serve` and `agent`."""
+    p.add_argument(
+        "--metrics-public",
+        type=_listen,
+        metavar="HOST:PORT",
+        help="also serve /metrics WITHOUT authentication on this separate address "
+        "(for a scraper on a trusted network; nothing else is served there)",
+    )
 
 
 def arguments_serve(p: argparse.ArgumentParser) -> None:
@@ -157,6 +192,7 @@ def arguments_serve(p: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help=f"address to serve on (default: {DEFAULT_LISTEN}; port 0 picks a free one)",
     )
+    add_metrics_public(p)
     p.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")
     p.add_argument(

@@ -1,14 +1,23 @@
 """Compare secrets without ever keeping them: fingerprints for device-held secrets and
-crypt(3) hashes for account passwords."""
+crypt(3) hashes for account passwords.
+
+SHA-512/SHA-256 crypt go through libpass (the maintained passlib fork); the other formats a
+spec may carry (yescrypt `$y$`, bcrypt `$2b$`) are checked by the platform's libcrypt, the
+one that reads /etc/shadow, so every hash `passwordHash` accepts can be verified."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import hmac
-import warnings
 from typing import Any
 
 from reconciler.engine.change import FINGERPRINT_PREFIX
+
+SHA512_ROUNDS = 5000
+"""glibc's default: the hashes chpasswd -e and mkpasswd -m sha-512 write."""
 
 
 def fingerprint(value: str) -> str:
@@ -17,37 +26,46 @@ def fingerprint(value: str) -> str:
     return FINGERPRINT_PREFIX + digest
 
 
-def _crypt() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            import crypt
-        except ImportError:  # Python >= 3.13
-            return None
-    return crypt
-
-
 def hash_password(value: str) -> str:
     """SHA-512 crypt hash, the format /etc/shadow and chpasswd -e take."""
-    crypt = _crypt()
-    if crypt is not None:
-        return str(crypt.crypt(value, crypt.mksalt(crypt.METHOD_SHA512)))
     from passlib.hash import sha512_crypt
 
-    return str(sha512_crypt.using(rounds=5000).hash(value))
+    return str(sha512_crypt.using(rounds=SHA512_ROUNDS).hash(value))
 
 
 def verify_password(value: str, hashed: Any) -> bool:
     """Constant-time check of `value` against a crypt hash; False for anything else."""
     if not isinstance(hashed, str) or not hashed.startswith("$"):
         return False
-    crypt = _crypt()
-    if crypt is not None:
-        computed = crypt.crypt(value, hashed)
-        return computed is not None and hmac.compare_digest(str(computed), hashed)
-    from passlib.hash import sha512_crypt
+    from passlib.hash import sha256_crypt, sha512_crypt
 
-    try:
-        return bool(sha512_crypt.verify(value, hashed))
-    except ValueError:
-        return False
+    for scheme in (sha512_crypt, sha256_crypt):
+        if scheme.identify(hashed):
+            try:
+                return bool(scheme.verify(value, hashed))
+            except ValueError:
+                return False
+    computed = _platform_crypt(value, hashed)
+    return computed is not None and hmac.compare_digest(computed, hashed)
+
+
+@functools.cache
+def _libcrypt() -> Any:
+    name = ctypes.util.find_library("crypt")
+    if name is None:
+        return None
+    lib = ctypes.CDLL(name)
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = (ctypes.c_char_p, ctypes.c_char_p)
+    return lib
+
+
+def _platform_crypt(value: str, setting: str) -> str | None:
+    """crypt(3) of libcrypt for the formats libpass lacks; None when it cannot hash."""
+    lib = _libcrypt()
+    if lib is None or "\x00" in value:
+        return None
+    result = lib.crypt(value.encode(), setting.encode())
+    if not result or result.startswith(b"*"):
+        return None
+    return str(result.decode("ascii", "replace"))

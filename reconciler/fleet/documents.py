@@ -251,10 +251,12 @@ def _relax(schema: Any) -> None:
 
 
 def layer_schemas() -> dict[str, dict[str, Any]]:
-    """JSON Schemas for fleet.yaml and groups/*.yaml, file name -> schema.
+    """JSON Schemas for fleet.yaml, groups/*.yaml and devices/*.yaml, file name -> schema.
 
     Their `spec` is the Device spec's schema with nothing required (a fragment), so editors
-    complete and check keys in groups as they do in device files.
+    complete and check keys in groups as they do in device files. A fleet's device file is
+    a fragment too (an override of what fleet.yaml and its groups give); its metadata is
+    checked whole, as DeviceHead checks it.
     """
     from reconciler.spec.device import Spec
 
@@ -263,10 +265,12 @@ def layer_schemas() -> dict[str, dict[str, Any]]:
     defs = fragment.pop("$defs", {})
     fragment["title"] = "Spec fragment"
     out: dict[str, dict[str, Any]] = {}
-    for file, model, title in (
+    layers: tuple[tuple[str, type[SpecModel], str], ...] = (
         ("fleet.schema.json", FleetDocument, "reconciler Fleet (fleet.yaml)"),
         ("group.schema.json", GroupDocument, "reconciler Group (groups/NAME.yaml)"),
-    ):
+        ("fleet-device.schema.json", DeviceHead, "reconciler fleet Device (devices/NAME.yaml)"),
+    )
+    for file, model, title in layers:
         schema = model.model_json_schema(by_alias=True, mode="validation")
         schema.setdefault("$defs", {}).update(defs)
         schema["$defs"]["SpecFragment"] = fragment

@@ -3,7 +3,6 @@ under the agent), history, a fresh read-only plan, and Prometheus metrics."""
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -109,25 +108,20 @@ def test_failed_apply_counts_in_metrics(tmp_path: Path) -> None:
         served.handle.stop()
 
 
-LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_]\w*="(\\.|[^"\\])*",?)*\})? (\S+)$')
-
-
 def parse_metrics(text: str) -> dict[str, float]:
-    """Samples by `name{labels}`, checking the text exposition format line by line."""
+    """Samples by `name{labels}` (labels sorted) as prometheus_client's own parser reads
+    the page: a family printed apart from its HELP/TYPE comes back untyped ("Clashing name")."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     samples: dict[str, float] = {}
-    typed: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            name, kind = line.split()[2:4]
-            assert kind in ("counter", "gauge"), line
-            typed.add(name)
-        elif line.startswith("# HELP "):
-            continue
-        else:
-            match = LINE.match(line)
-            assert match, f"not a Prometheus sample line: {line!r}"
-            assert match.group(1) in typed, f"sample before its TYPE: {line!r}"
-            samples[line.rsplit(" ", 1)[0]] = float(match.group(5))
+    names: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        assert family.type in ("counter", "gauge", "info"), f"samples apart from TYPE: {family}"
+        assert family.name not in names, f"family printed twice: {family.name}"
+        names.add(family.name)
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return samples
 
 
@@ -153,9 +147,9 @@ def test_metrics(uno: Served) -> None:
         + history[0]["summary"]["change"]
         + history[0]["summary"]["remove"]
     )
-    key = 'reconciler_api_requests_total{route="/platform/api/hwmon",method="GET",code="%s"}'
+    key = 'reconciler_api_requests_total{code="%s",method="GET",route="/platform/api/hwmon"}'
     assert metrics[key % 200] >= 1 and metrics[key % 401] >= 1
-    assert metrics['reconciler_info{version="0.1.0",device="api-test-uno"}'] == 1
+    assert metrics['reconciler_info{device="api-test-uno",version="0.1.0"}'] == 1
 
 
 def test_agent_mode_serves_the_agents_status(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from reconciler.drivers.linux.context import Context, desired_after
 from reconciler.drivers.linux.facts import config
 from reconciler.drivers.linux.files import MANAGED_HEADER, set_env_key, symlink, with_dropins
+from reconciler.drivers.linux.host import Host
 from reconciler.engine.change import Change
 from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
@@ -54,7 +55,7 @@ class SystemDriver:
             name = want["hostname"]
             h.write("/etc/hostname", name + "\n")
             h.write("/etc/hosts", _hosts(h.read("/etc/hosts") or "", name))
-            h.run(["hostname", name])
+            h.run(_set_hostname(h, name))
         if "description" in keys:
             text = h.read("/etc/machine-info") or ""
             h.write("/etc/machine-info", set_env_key(text, "PRETTY_HOSTNAME", want["description"]))
@@ -80,6 +81,15 @@ class SystemDriver:
             for server in want.get("ntp") or []:
                 if not re.fullmatch(r"[A-Za-z0-9.:-]+", str(server)):
                     raise DeviceError(f"invalid NTP server {server!r}")
+
+
+def _set_hostname(h: Host, name: str) -> list[str]:
+    """Under systemd, ask systemd-hostnamed (it holds CAP_SYS_ADMIN, so the agent's unit
+    need not); elsewhere sethostname(2) through `hostname`. The pretty name is left alone:
+    it is `description`."""
+    if h.systemd_running() and h.has("hostnamectl"):
+        return ["hostnamectl", "set-hostname", "--static", "--transient", name]
+    return ["hostname", name]
 
 
 def _hosts(text: str, name: str) -> str:

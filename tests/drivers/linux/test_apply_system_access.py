@@ -108,3 +108,21 @@ def test_unsupported_access_settings_say_so(backend: LinuxBackend) -> None:
     changes = plan(backend, "access", {"authLock": {"enable": True}})
     with pytest.raises(DeviceError, match=r"does not manage access\.authLock"):
         backend.driver("access").apply(changes, secrets)
+
+
+def test_hostname_goes_through_hostnamed_under_systemd(machine: FakeMachine, tmp_path) -> None:
+    """With systemd and hostnamectl, systemd-hostnamed sets the kernel's name: the agent's
+    unit need not keep CAP_SYS_ADMIN (examples/systemd)."""
+    from linux_fakehost import TOOLS
+
+    from reconciler.drivers.linux.context import LinuxOptions
+    from reconciler.drivers.linux.runner import FakeRunner
+
+    runner = FakeRunner(machine.handle, tools=(*TOOLS, "hostnamectl"))
+    backend = LinuxBackend.open(
+        tmp_path / "state", None, root=machine.root, runner=runner, options=LinuxOptions()
+    )
+    assert converge(backend, "system", {"hostname": "press-line-07"}) == []
+    assert "hostnamectl set-hostname --static --transient press-line-07" in runner.commands()
+    assert not any(c.startswith("hostname ") for c in runner.commands())
+    assert machine.read("/etc/hostname") == "press-line-07\n"
