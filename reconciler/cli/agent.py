@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.cli import options
 from reconciler.errors import OperationError
+
+if TYPE_CHECKING:
+    from reconciler.agent.sources import Source
+    from reconciler.agent.trust import TrustPolicy
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -17,24 +21,11 @@ def _listen(value: str) -> tuple[str, int]:
     return (host or "127.0.0.1").strip("[]"), int(port)
 
 
-def cmd_agent(args: argparse.Namespace) -> int:
-    import logging
-
-    from reconciler.agent.loop import AGENT_FILE, Agent, AgentConfig, Memory
-    from reconciler.agent.services import ModbusListener, StatusEndpointListener
+def _trusted_source(args: argparse.Namespace, state_dir: Path) -> tuple[Source, TrustPolicy]:
+    """The source to pull from and the keys its commits must be signed with."""
     from reconciler.agent.sources import LocalSource, open_source
     from reconciler.agent.trust import TrustPolicy
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    state_dir = options.state_dir(args)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    device = args.device or Memory.load(state_dir / AGENT_FILE).device
-    if not device:
-        raise OperationError("say which device this is: --device NAME (remembered afterwards)")
     trust = TrustPolicy(
         gpg_home=Path(args.gpg_home) if args.gpg_home else None,
         allowed_signers=Path(args.allowed_signers) if args.allowed_signers else None,
@@ -46,6 +37,22 @@ def cmd_agent(args: argparse.Namespace) -> int:
         raise OperationError(
             "--verify-signatures needs a Git source: a local directory has no signed commits"
         )
+    return source, trust if args.verify_signatures else TrustPolicy()
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    import logging
+
+    from reconciler.agent.loop import AGENT_FILE, Agent, AgentConfig, Memory
+    from reconciler.agent.services import ModbusListener, StatusEndpointListener
+
+    options.configure_logging(args)
+    state_dir = options.state_dir(args)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    device = args.device or Memory.load(state_dir / AGENT_FILE).device
+    if not device:
+        raise OperationError("say which device this is: --device NAME (remembered afterwards)")
+    source, trust = _trusted_source(args, state_dir)
     config = AgentConfig(
         source=source,
         state_dir=state_dir,
@@ -54,7 +61,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         secrets_dir=options.secrets_dir(args),
         interval=args.interval,
         drift_interval=args.drift_interval,
-        trust=trust if args.verify_signatures else TrustPolicy(),
+        trust=trust,
         status_port=args.listen[1] if args.listen else None,
         retry=args.retry,
     )

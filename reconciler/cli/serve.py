@@ -45,17 +45,11 @@ def _minutes(value: str) -> float:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the read-only status endpoint until SIGINT/SIGTERM; 0 then, 1 on errors."""
-    import logging
-
     from reconciler import operations as ops
     from reconciler.api.context import ApiContext
     from reconciler.api.server import check_tls, is_loopback, serve_forever
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    options.configure_logging(args)
     check_tls(args.tls_cert, args.tls_key)
     target = options.target(args) if options.has_target(args) else None
     state_dir = options.state_dir(args)
