@@ -47,8 +47,8 @@ system-deps:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check reconciler tests bench
-	$(BIN)/ruff format --check reconciler tests bench
+	$(BIN)/ruff check reconciler tests bench scripts
+	$(BIN)/ruff format --check reconciler tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -116,6 +116,7 @@ def test_rollback_returns_to_previous_spec(
     result = cli("rollback", "--state-dir", state_dir, "--yes")
     assert result.code == 0, result.text
     assert "~ watchdog.timeoutSeconds: 120 -> 30" in result.out
+    assert result.out.endswith("Rolled back to the spec of apply #1.\n")
     assert cli("plan", "-f", v1, "--state-dir", state_dir).code == 0
     history = json.loads(cli("history", "--state-dir", state_dir, "--json").out)
     assert history[0]["source"].startswith("rollback of ")

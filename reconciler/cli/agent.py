@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +27,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     from reconciler.agent.sources import LocalSource, open_source
     from reconciler.agent.trust import TrustPolicy
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    options.configure_logging(args)
     state_dir = options.state_dir(args)
     state_dir.mkdir(parents=True, exist_ok=True)
     device = args.device or Memory.load(state_dir / AGENT_FILE).device

@@ -26,42 +26,7 @@ def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-# --- validate / schema ------------------------------------------------------------------
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    from reconciler.validate import validate_paths
-
-    report = validate_paths(args.paths)
-    if args.format == "json":
-        from reconciler.output import emit_json
-
-        emit_json(report.as_dict())
-    else:
-        for problem in report.problems:
-            print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
-        status = "valid" if report.ok else "invalid"
-        for path in report.skipped:
-            print(f"{path}: skipped: not a reconciler document (no apiVersion or kind)")
-        skipped = f" ({len(report.skipped)} non-spec file(s) skipped)" if report.skipped else ""
-        print(
-            f"{report.files} file(s) checked, {report.error_count} error(s): {status}.{skipped}",
-            file=sys.stdout if report.ok else sys.stderr,
-        )
-    return EXIT_OK if report.ok else EXIT_ERROR
-
-
-def cmd_schema(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from reconciler.schema import write_schemas
-
-    for path in write_schemas(Path(args.out)):
-        print(f"wrote {path}")
-    return EXIT_OK
-
-
-# --- plan / apply / observe -------------------------------------------------------------
+# --- each command's own options (shared ones: reconciler.cli.options) ---------------
 
 
 def arguments_validate(p: argparse.ArgumentParser) -> None:
@@ -109,6 +74,44 @@ def arguments_rollback(p: argparse.ArgumentParser) -> None:
     options.add_secrets_dir(p)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--force", action="store_true", help="override self-lockout refusals")
+
+
+# --- validate / schema ------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from reconciler.validate import validate_paths
+
+    report = validate_paths(args.paths)
+    if args.format == "json":
+        from reconciler.output import emit_json
+
+        emit_json(report.as_dict())
+    else:
+        for problem in report.problems:
+            print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
+        status = "valid" if report.ok else "invalid"
+        for path in report.skipped:
+            print(f"{path}: skipped: not a reconciler document (no apiVersion or kind)")
+        skipped = f" ({len(report.skipped)} non-spec file(s) skipped)" if report.skipped else ""
+        print(
+            f"{report.files} file(s) checked, {report.error_count} error(s): {status}.{skipped}",
+            file=sys.stdout if report.ok else sys.stderr,
+        )
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from reconciler.schema import write_schemas
+
+    for path in write_schemas(Path(args.out)):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+# --- plan / apply / observe -------------------------------------------------------------
 
 
 def _print_plan(plan: Plan, as_json: bool) -> None:

@@ -76,6 +76,18 @@ def add_log_level(p: argparse.ArgumentParser, default: str) -> None:
     )
 
 
+def configure_logging(args: argparse.Namespace) -> None:
+    """Log lines on stderr at `--log-level`, for the long-running commands."""
+    import logging
+    import sys
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
 # --- the values ---------------------------------------------------------------------------
 
 

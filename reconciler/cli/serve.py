@@ -128,16 +128,10 @@ def _warnings(args: argparse.Namespace, context: ApiContext) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the read-only status endpoint until SIGINT/SIGTERM; 0 then, 1 on errors."""
-    import logging
-
     from reconciler.api.app import PublicMetrics, create_app
     from reconciler.api.server import check_tls, serve_forever, serve_in_thread
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    options.configure_logging(args)
     check_tls(args.tls_cert, args.tls_key)
     context = _context(args)
     app = create_app(context)
