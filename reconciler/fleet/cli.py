@@ -121,6 +121,10 @@ def add_fleet_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.set_defaults(func=cmd_diff)
 
+    from reconciler.fleet.broker_cli import add_status_parser
+
+    add_status_parser(sub)
+
 
 # --- validate -------------------------------------------------------------------------
 
