@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Debian packages the tests use for real peers (namespaces, nftables, an MQTT broker, GPG).
 # Installed only when missing and we are root with apt-get (CI, a fresh machine); elsewhere
 # the tests that need them skip with a clear reason.
-SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client
+SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client nats-server
 
 .PHONY: demo test lint typecheck unit schema bench clean system-deps
 

@@ -4,7 +4,9 @@ the one thing the fleet commands need from it, the retained messages under some 
 Knowing when the retained burst is over needs no sleep: after subscribing, the client
 subscribes to a topic of its own and publishes a marker there. A broker delivers a
 client's messages in order, so the marker arrives after every retained message the first
-subscription released.
+subscription released. The subscriptions are QoS 0: nothing is kept for us between
+connections, a broker's in-flight window does not throttle the burst, and a clustered
+broker (NATS) needs no durable consumer for them.
 """
 
 from __future__ import annotations
@@ -117,13 +119,17 @@ class RetainedReader:
     """Subscribes to `topics`, hands every message to `on_message`, and sets `caught_up`
     once the marker published after the subscription has come back."""
 
-    def __init__(self, options: BrokerOptions, prefix: str, topics: list[str]) -> None:
+    def __init__(
+        self, options: BrokerOptions, prefix: str, topics: list[str], on_message: Handler
+    ) -> None:
         self.options = options
         self.topics = topics
         self.marker = "/".join(p for p in (prefix, MARKER_LEAF, uuid.uuid4().hex) if p)
         self.caught_up = threading.Event()
+        self.accepted = False
+        """The broker answered CONNECT (with yes or no): a failure now is not a hiccup."""
         self.failed: str | None = None
-        self.on_message: Handler = lambda _topic, _payload: None
+        self.on_message = on_message
         self._subscribe_mids: dict[int, str] = {}
         self.client = open_client(options)
         self.client.on_connect = self._on_connect
@@ -132,10 +138,11 @@ class RetainedReader:
         self.client.on_disconnect = self._on_disconnect
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.accepted = True
         if reason.is_failure:
             self.failed = f"the broker refused the connection ({reason})"
             return
-        _rc, mid = client.subscribe([(topic, 1) for topic in self.topics])
+        _rc, mid = client.subscribe([(topic, 0) for topic in self.topics])
         self._subscribe_mids[mid or 0] = "topics"
 
     def _on_subscribe(self, client: mqtt.Client, _u: Any, mid: int, codes: Any, _p: Any) -> None:
@@ -143,10 +150,10 @@ class RetainedReader:
             self.failed = f"the broker refused the subscription to {', '.join(self.topics)}"
             return
         if self._subscribe_mids.pop(mid, None) == "topics":
-            _rc, marker_mid = client.subscribe(self.marker, 1)
+            _rc, marker_mid = client.subscribe(self.marker, 0)
             self._subscribe_mids[marker_mid or 0] = "marker"
         else:
-            client.publish(self.marker, b"", qos=1)
+            client.publish(self.marker, b"", qos=0)
 
     def _on_message(self, _client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         if msg.topic == self.marker:
@@ -158,9 +165,12 @@ class RetainedReader:
         if not self.caught_up.is_set() or reason.is_failure:
             self.failed = self.failed or f"the broker closed the connection ({reason})"
 
-    def run_until(self, done: Callable[[], bool], tick: Callable[[], None] | None = None) -> None:
-        """Run the network loop in this thread until `done()` or a failure (BrokerError)."""
-        deadline = time.monotonic() + self.options.timeout_s
+    def run_until(
+        self, done: Callable[[], bool], tick: Callable[[], None] | None = None, deadline: float = 0
+    ) -> None:
+        """Run the network loop in this thread until `done()` or a failure (BrokerError);
+        until caught up, at most until `deadline` (monotonic; default: the timeout)."""
+        deadline = deadline or time.monotonic() + self.options.timeout_s
         while not done():
             if self.failed:
                 raise BrokerError(self.failed)
@@ -180,3 +190,28 @@ class RetainedReader:
             self.client.loop(timeout=0.1)
         except Exception:  # closing a dead connection: nothing left to tell anyone
             pass
+
+
+def read_retained(
+    options: BrokerOptions,
+    prefix: str,
+    topics: list[str],
+    on_message: Handler,
+    tick: Callable[[], None] | None = None,
+) -> RetainedReader:
+    """A reader that has delivered every retained message under `topics`. A broker that
+    drops the connection before answering it (a cluster node waiting for a new leader) is
+    tried again, with backoff, until the timeout; a refusal is final."""
+    deadline = time.monotonic() + options.timeout_s
+    delay = 0.5
+    while True:
+        reader = RetainedReader(options, prefix, topics, on_message)
+        try:
+            reader.run_until(reader.caught_up.is_set, tick, deadline)
+            return reader
+        except BrokerError:
+            reader.close()
+            if reader.accepted or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reconciler.errors import OperationError
-from reconciler.fleet.broker import BrokerOptions, RetainedReader
+from reconciler.fleet.broker import BrokerOptions, read_retained
 from reconciler.fleet.roster import read_roster
 from reconciler.fleet.status import (
     SUMMARY_KEYS,
@@ -112,13 +112,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         if device is not None and reports.record(device, payload):
             changed[0] = True
 
-    reader = RetainedReader(broker_options(args), args.prefix, [status_topic(args.prefix)])
-    reader.on_message = on_message
     expected = len(roster.selected(selector))
     progress = Progress(sys.stderr, expected, lambda: len(reports.last))
+    topics = [status_topic(args.prefix)]
+    reader = read_retained(broker_options(args), args.prefix, topics, on_message, progress.tick)
+    progress.done()
     try:
-        reader.run_until(reader.caught_up.is_set, progress.tick)
-        progress.done()
         status = fleet_status(roster, selector, reports, target)
         show(status, args, sys.stdout)
         while args.watch:
