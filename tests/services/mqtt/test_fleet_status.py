@@ -39,7 +39,7 @@ def fleet_status(
         capture_output=True,
         text=True,
         timeout=120,
-        env=subprocess_env(**env),
+        env=subprocess_env(XDG_CACHE_HOME=str(repo.parent / "cache"), **env),
     )
 
 
