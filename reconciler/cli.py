@@ -342,9 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from reconciler.agent.cli import add_agent_parsers
     from reconciler.api.cli import add_serve_parser
+    from reconciler.fleet.bundle_cli import add_bundle_parser
     from reconciler.fleet.cli import add_fleet_parser
 
     add_fleet_parser(sub)
+    add_bundle_parser(sub)
     add_agent_parsers(sub)
     add_serve_parser(sub)
     return parser

@@ -145,7 +145,9 @@ def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="run the GitOps agent: pull, plan, apply, keep reconciling",
         description="Reconcile this device continuously from a Git repo or a local directory.",
     )
-    p.add_argument("--source", required=True, help="Git URL (file://, https, ssh) or directory")
+    p.add_argument(
+        "--source", required=True, help="Git URL (file://, https, ssh), directory or bundle:FILE"
+    )
     p.add_argument("--branch", default="main", help="branch or tag (default: main)")
     p.add_argument("--path", default="", help="fleet root inside the repo (default: its root)")
     p.add_argument("--device", help="this device's name in the fleet (remembered)")
