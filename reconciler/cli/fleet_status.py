@@ -1,5 +1,6 @@
 """`reconcile fleet status`: argument parsing and output only; the join is in
-reconciler.fleet.status, the broker in reconciler.fleet.broker."""
+reconciler.fleet.status, the broker in reconciler.fleet.broker (imported when run: paho
+and the fleet models stay out of every other command's start)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from reconciler.errors import OperationError
-from reconciler.fleet.broker import BrokerOptions, read_retained
-from reconciler.fleet.roster import read_roster
-from reconciler.fleet.status import (
-    SUMMARY_KEYS,
-    FleetStatus,
-    Reports,
-    Row,
-    device_of,
-    fleet_status,
-    status_topic,
-)
+from reconciler.cli.options import add_json, add_secrets_dir
+
+if TYPE_CHECKING:
+    from reconciler.fleet.broker import BrokerOptions
+    from reconciler.fleet.status import FleetStatus, Row
 
 _SHORT = 12
 
@@ -38,7 +32,7 @@ def add_broker_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="secret holding the password (--secrets-dir or RECONCILER_SECRET_<NAME>)",
     )
-    p.add_argument("--secrets-dir", type=Path, metavar="D", help="where --password-secret is")
+    add_secrets_dir(p)
     p.add_argument("--ca-cert", type=Path, metavar="FILE", help="CA bundle to verify the broker")
     p.add_argument("--client-cert", type=Path, metavar="FILE", help="client certificate (mTLS)")
     p.add_argument("--client-key", type=Path, metavar="FILE", help="its private key")
@@ -47,13 +41,18 @@ def add_broker_options(p: argparse.ArgumentParser) -> None:
 
 
 def broker_options(args: argparse.Namespace) -> BrokerOptions:
+    from reconciler.fleet.broker import BrokerOptions
+
     password = None
     if args.password_secret:
         from reconciler.secrets import SecretResolver
 
         try:
-            password = SecretResolver(args.secrets_dir)(args.password_secret)
+            given = Path(args.secrets_dir) if args.secrets_dir else None
+            password = SecretResolver(given)(args.password_secret)
         except LookupError as exc:
+            from reconciler.errors import OperationError
+
             raise OperationError(f"--password-secret: {exc}") from None
     return BrokerOptions(
         url=args.broker,
@@ -68,6 +67,8 @@ def broker_options(args: argparse.Namespace) -> BrokerOptions:
 
 
 def parse_selector(items: list[str] | None) -> dict[str, str]:
+    from reconciler.errors import OperationError
+
     selector: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
@@ -77,25 +78,20 @@ def parse_selector(items: list[str] | None) -> dict[str, str]:
     return selector
 
 
-def add_status_parser(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser(
-        "status",
-        help="every device's sync status from the broker, joined with the repo",
-        description="Read the retained <P>/+/status messages the agents publish, join them "
-        "with the fleet repo DIR and print one row per device plus a summary by state, "
-        "Offline and Unknown (never reported). Exit 0 when every selected device is Synced "
-        "on the newest commit (or --commit), else 1.",
-    )
+def arguments_status(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="DIR", help="the fleet root")
     add_broker_options(p)
     p.add_argument("--selector", action="append", metavar="K=V", help="only matching devices")
     p.add_argument("--commit", metavar="C", help="the commit to count (default: the repo's HEAD)")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.add_argument("--watch", action="store_true", help="a live table until Ctrl-C")
-    p.set_defaults(func=cmd_status)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from reconciler.fleet.broker import read_retained
+    from reconciler.fleet.roster import read_roster
+    from reconciler.fleet.status import Reports, device_of, fleet_status, status_topic
+
     roster = read_roster(args.dir)
     selector = parse_selector(args.selector)
     if args.commit:
@@ -199,6 +195,8 @@ def table(rows: list[Row]) -> list[str]:
 
 
 def status_text(status: FleetStatus) -> str:
+    from reconciler.fleet.status import SUMMARY_KEYS
+
     lines = table(status.devices)
     summary = ", ".join(f"{k} {status.summary.get(k, 0)}" for k in SUMMARY_KEYS)
     extra = [k for k in status.summary if k not in SUMMARY_KEYS]
