@@ -19,6 +19,7 @@ from reconciler.cli import (
     completion,
     device,
     fleet,
+    fleet_plan,
     fleet_status,
     modbus,
     scaffold,
@@ -92,7 +93,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "fleet",
-        "the fleet repo: validate, render, explain, diff, status",
+        "the fleet repo: validate, render, explain, diff, status, plan",
         description="Work with a fleet repo: fleet.yaml (defaults), groups/*.yaml (label "
         "selectors, priorities) and devices/*.yaml, layered into each device's spec.",
         subcommands=(
@@ -142,6 +143,16 @@ COMMANDS: tuple[Command, ...] = (
                 "them with the fleet repo DIR and print one row per device plus a summary by "
                 "state, Offline and Unknown (never reported). Exit 0 when every selected "
                 "device is Synced on the newest commit (or --commit), else 1.",
+            ),
+            Command(
+                "plan",
+                "each device's plan against the observed state it last reported",
+                fleet_plan.arguments_plan,
+                fleet_plan.cmd_plan,
+                description="Plan every selected device of DIR (or of --rev REV) against the "
+                "retained <P>/<device>/state its agent published (cloud.mqtt.retain: true), "
+                "with drifted and offline devices flagged and the state's age shown. Exit 0 "
+                "no changes, 2 changes, 1 an invalid device.",
             ),
         ),
     ),

@@ -17,17 +17,17 @@ SUMMARY_KEYS = (*SYNC_STATES, "Offline", "Unknown")
 STATUS_LEAF = "status"
 
 
-def status_topic(prefix: str) -> str:
-    """`<prefix>/+/status`: every device's retained status under the prefix."""
-    return "/".join(p for p in (prefix, "+", STATUS_LEAF) if p)
+def status_topic(prefix: str, leaf: str = STATUS_LEAF) -> str:
+    """`<prefix>/+/status` (or another leaf): every device's retained message of that kind."""
+    return "/".join(p for p in (prefix, "+", leaf) if p)
 
 
-def device_of(topic: str, prefix: str) -> str | None:
-    """The device a `<prefix>/<device>/status` topic belongs to (None for other topics)."""
+def device_of(topic: str, prefix: str, leaf: str = STATUS_LEAF) -> str | None:
+    """The device a `<prefix>/<device>/<leaf>` topic belongs to (None for other topics)."""
     head = f"{prefix}/" if prefix else ""
-    if not topic.startswith(head) or not topic.endswith(f"/{STATUS_LEAF}"):
+    if not topic.startswith(head) or not topic.endswith(f"/{leaf}"):
         return None
-    name = topic[len(head) : -len(STATUS_LEAF) - 1]
+    name = topic[len(head) : -len(leaf) - 1]
     return name if name and "/" not in name and name != "fleet" else None
 
 
