@@ -223,3 +223,34 @@ def test_tls_and_credentials(
     untrusted = run("--username", "fleet", "--password-secret", "fleet-mqtt")
     assert untrusted.returncode == 1 and "certificate" in untrusted.stderr
     assert password not in untrusted.stderr
+
+
+def test_progress_bar_only_on_a_terminal(broker: Broker, fleet: tuple[Path, str]) -> None:
+    import os
+    import pty
+
+    repo, _head = fleet
+    leader, follower = pty.openpty()
+    url = f"mqtt://127.0.0.1:{broker.port}"
+    env = subprocess_env(XDG_CACHE_HOME=str(repo.parent / "cache"))
+    try:
+        done = subprocess.run(
+            [*reconcile_cmd(), "fleet", "status", str(repo), "--broker", url, "--prefix", PREFIX,
+             "--json"],
+            stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120,
+        )  # fmt: skip
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the terminal's other end is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert json.loads(done.stdout)["summary"]["Unknown"] == 4  # stdout stays clean JSON
+    assert b"statuses received (30 in the repo)" in shown
+    assert shown.endswith(b"\r\x1b[K")  # the bar is wiped before the result
