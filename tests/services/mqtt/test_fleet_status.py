@@ -254,3 +254,30 @@ def test_progress_bar_only_on_a_terminal(broker: Broker, fleet: tuple[Path, str]
     assert json.loads(done.stdout)["summary"]["Unknown"] == 4  # stdout stays clean JSON
     assert b"statuses received (30 in the repo)" in shown
     assert shown.endswith(b"\r\x1b[K")  # the bar is wiped before the result
+
+
+def test_over_websocket_and_unreachable_broker(
+    tmp_path: Path, new_broker: Callable[..., Broker]
+) -> None:
+    broker = new_broker(websocket=True)
+    head = write_repo(tmp_path / "repo", {"w-1": {"site": "w"}}, {})
+    publish_retained(
+        Endpoint(broker.port), [(f"{PREFIX}/w-1/status", status("w-1", "Synced", head))]
+    )
+    env = subprocess_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    base = [*reconcile_cmd(), "fleet", "status", str(tmp_path / "repo"), "--prefix", PREFIX]
+    ws = subprocess.run(
+        [*base, "--broker", f"ws://127.0.0.1:{broker.ws_port}/mqtt", "--json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert ws.returncode == 0, ws.stderr
+    assert json.loads(ws.stdout)["summary"]["Synced"] == 1
+
+    broker.stop()
+    gone = subprocess.run(
+        [*base, "--broker", f"mqtt://127.0.0.1:{broker.port}", "--timeout", "3"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert gone.returncode == 1 and gone.stdout == ""
+    assert gone.stderr.startswith("error: ") and "refused the connection" in gone.stderr
+    assert gone.stderr.count("\n") == 1
