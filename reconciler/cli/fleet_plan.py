@@ -20,7 +20,12 @@ def arguments_plan(p: argparse.ArgumentParser) -> None:
     add_broker_options(p)
     p.add_argument("--rev", metavar="REV", help="plan the repo at REV (default: the work tree)")
     p.add_argument("--selector", action="append", metavar="K=V", help="only matching devices")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="text (default), json, or markdown for a pull request comment",
+    )
 
 
 def _rendered(args: argparse.Namespace, selector: dict[str, str]) -> list[RenderedDevice]:
