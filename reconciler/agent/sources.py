@@ -185,8 +185,42 @@ class GitSource:
         stop.wait()  # a remote pushes no events: the loop fetches on its interval
 
 
+class BundleSource(GitSource):
+    """A git bundle file (`reconcile bundle create`), for sites without a network to the Git
+    server: fetched like a remote, so its commits get exactly the online path's checks
+    (signatures, validation); the file's directory is watched for a new bundle."""
+
+    def __init__(self, bundle: Path, branch: str, path: str, state_dir: Path) -> None:
+        super().__init__(str(bundle.absolute()), branch, path, state_dir)
+        self.bundle = bundle.absolute()
+        self.description = f"bundle:{self.bundle}@{branch}" + (f":{path}" if path else "")
+
+    def fetch(self) -> str:
+        if not self.bundle.is_file():
+            raise SourceError(f"bundle {self.bundle} is not there (is the medium mounted?)")
+        return super().fetch()
+
+    def reachable(self) -> bool:
+        return self.bundle.is_file()
+
+    def watch(self, changed: threading.Event, stop: threading.Event) -> None:
+        from watchfiles import watch
+
+        folder = self.bundle.parent
+        while not stop.is_set() and not folder.is_dir():  # the medium is not mounted yet
+            stop.wait(1.0)
+        for batch in watch(folder, stop_event=stop, debounce=200, step=50, rust_timeout=1000):
+            if any(Path(p).name == self.bundle.name for _change, p in batch):
+                changed.set()
+
+
+BUNDLE_SCHEME = "bundle:"
+
+
 def open_source(spec: str, branch: str, path: str, state_dir: Path) -> Source:
-    """A local directory when `spec` is one, else a Git URL."""
+    """A bundle for `bundle:PATH`, a local directory when `spec` is one, else a Git URL."""
+    if spec.startswith(BUNDLE_SCHEME):
+        return BundleSource(Path(spec[len(BUNDLE_SCHEME) :]), branch, path, state_dir)
     local = Path(spec)
     if (
         "://" not in spec

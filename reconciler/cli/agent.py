@@ -171,7 +171,9 @@ def cmd_suspend(args: argparse.Namespace) -> int:
 def arguments_agent(p: argparse.ArgumentParser) -> None:
     from reconciler.cli.serve import add_metrics_public
 
-    p.add_argument("--source", required=True, help="Git URL (file://, https, ssh) or directory")
+    p.add_argument(
+        "--source", required=True, help="Git URL (file://, https, ssh), directory or bundle:FILE"
+    )
     p.add_argument("--branch", default="main", help="branch or tag (default: main)")
     p.add_argument("--path", default="", help="fleet root inside the repo (default: its root)")
     p.add_argument("--device", help="this device's name in the fleet (remembered)")

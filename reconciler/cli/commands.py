@@ -13,7 +13,19 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler.cli import agent, completion, device, fleet, modbus, scaffold, serve, sim
+from reconciler.cli import (
+    agent,
+    bundle,
+    completion,
+    device,
+    fleet,
+    fleet_plan,
+    fleet_status,
+    modbus,
+    scaffold,
+    serve,
+    sim,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 Arguments = Callable[[argparse.ArgumentParser], None]
@@ -81,7 +93,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "fleet",
-        "the fleet repo: validate, render, explain, diff",
+        "the fleet repo: validate, render, explain, diff, status, plan",
         description="Work with a fleet repo: fleet.yaml (defaults), groups/*.yaml (label "
         "selectors, priorities) and devices/*.yaml, layered into each device's spec.",
         subcommands=(
@@ -121,6 +133,41 @@ COMMANDS: tuple[Command, ...] = (
                 description="Render every device at REV1 and REV2 (or, with --since REV, at "
                 "REV and in the work tree) and list the devices whose effective spec changes, "
                 "leaf by leaf. DIR may be a subdirectory of the git repository.",
+            ),
+            Command(
+                "status",
+                "every device's sync status from the broker, joined with the repo",
+                fleet_status.arguments_status,
+                fleet_status.cmd_status,
+                description="Read the retained <P>/+/status messages the agents publish, join "
+                "them with the fleet repo DIR and print one row per device plus a summary by "
+                "state, Offline and Unknown (never reported). Exit 0 when every selected "
+                "device is Synced on the newest commit (or --commit), else 1.",
+            ),
+            Command(
+                "plan",
+                "each device's plan against the observed state it last reported",
+                fleet_plan.arguments_plan,
+                fleet_plan.cmd_plan,
+                description="Plan every selected device of DIR (or of --rev REV) against the "
+                "retained <P>/<device>/state its agent published (cloud.mqtt.retain: true), "
+                "with drifted and offline devices flagged and the state's age shown. Exit 0 "
+                "no changes, 2 changes, 1 an invalid device.",
+            ),
+        ),
+    ),
+    Command(
+        "bundle",
+        "git bundles of the fleet repo for sites without a network to Git",
+        description="Carry the fleet repo to an offline site: `bundle create` writes one "
+        "branch as a git bundle (signatures kept); `reconcile agent --source bundle:PATH` "
+        "applies it with the same checks as a Git remote.",
+        subcommands=(
+            Command(
+                "create",
+                "write a branch of the repo as a bundle file",
+                bundle.arguments_create,
+                bundle.cmd_create,
             ),
         ),
     ),

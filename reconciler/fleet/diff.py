@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,15 +260,14 @@ def _git_side(repo: Any, rev: str, prefix: str) -> tuple[FleetSource, Side]:
     return GitTreeSource(tree, prefix, rev), side
 
 
-def diff_revisions(root: str | Path, rev1: str, rev2: str | None) -> FleetDiff:
-    """Compare the fleet root `root` at `rev1` with `rev2` (None: the work tree)."""
+def _open_git(path: Path) -> tuple[Any, str]:
+    """The git repository holding the fleet root `path`, and the root's path inside it."""
     try:
         import git
     except ImportError:  # pragma: no cover - a declared dependency
         raise SpecError(
             [Problem("<command line>", 1, 1, "", "GitPython is not installed")]
         ) from None
-    path = Path(root)
     if not path.is_dir():
         raise SpecError([Problem(str(path), 1, 1, "", "fleet root is not a directory")])
     try:
@@ -276,11 +276,31 @@ def diff_revisions(root: str | Path, rev1: str, rev2: str | None) -> FleetDiff:
         raise SpecError(
             [Problem(str(path), 1, 1, "", "fleet root is not inside a git repository")]
         ) from None
+    top = Path(repo.working_tree_dir or "").resolve()
+    prefix = Path(os.path.relpath(path.resolve(), top)).as_posix()
+    return repo, "" if prefix == "." else prefix
+
+
+@contextmanager
+def source_at(root: str | Path, rev: str | None) -> Iterator[tuple[FleetSource, str | None]]:
+    """The fleet root as of `rev` (None: the work tree) and that revision's commit, readable
+    while the context is open."""
+    if rev is None:
+        yield DirSource(root), None
+        return
+    repo, prefix = _open_git(Path(root))
     try:
-        top = Path(repo.working_tree_dir or "").resolve()
-        prefix = Path(os.path.relpath(path.resolve(), top)).as_posix()
-        if prefix == ".":
-            prefix = ""
+        source, side = _git_side(repo, rev, prefix)
+        yield source, side.commit
+    finally:
+        repo.close()
+
+
+def diff_revisions(root: str | Path, rev1: str, rev2: str | None) -> FleetDiff:
+    """Compare the fleet root `root` at `rev1` with `rev2` (None: the work tree)."""
+    path = Path(root)
+    repo, prefix = _open_git(path)
+    try:
         before, before_side = _git_side(repo, rev1, prefix)
         if rev2 is None:
             after: FleetSource = DirSource(path)

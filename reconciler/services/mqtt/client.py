@@ -118,15 +118,20 @@ def _load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: st
 
 def describe(exc: BaseException, settings: Settings) -> str:
     """One sentence for the operator: why connecting to the broker failed."""
-    where = f"{settings.host}:{settings.port}"
+    return describe_failure(exc, settings.host, settings.port, settings.handshake_timeout_s)
+
+
+def describe_failure(exc: BaseException, host: str, port: int, timeout_s: float) -> str:
+    """The same sentence for any client of a broker (the uplink, the fleet commands)."""
+    where = f"{host}:{port}"
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"TLS with {where}: server certificate not accepted ({exc.verify_message})"
     if isinstance(exc, ssl.SSLError):
         return f"TLS with {where} failed ({exc.reason or exc.__class__.__name__})"
     if isinstance(exc, socket.gaierror):
-        return f"cannot resolve {settings.host} ({exc.strerror})"
+        return f"cannot resolve {host} ({exc.strerror})"
     if isinstance(exc, ConnectionRefusedError):
         return f"{where} refused the connection"
     if isinstance(exc, TimeoutError):
-        return f"no answer from {where} within {settings.handshake_timeout_s:g} s"
+        return f"no answer from {where} within {timeout_s:g} s"
     return f"connecting to {where} failed: {exc}"

@@ -64,3 +64,9 @@ def uplinks(tmp_path: Path, secrets_dir: Path) -> Iterator[Uplinks]:
     made = Uplinks(tmp_path, secrets_dir)
     yield made
     made.stop_all()
+
+
+@pytest.fixture(autouse=True)
+def _cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands started here keep their caches (fleet status's roster) in the test's tmp."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
