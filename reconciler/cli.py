@@ -83,6 +83,29 @@ def _secrets(args: argparse.Namespace) -> Any:
     return SecretResolver(secrets_dir if secrets_dir.is_dir() else None)
 
 
+def _portal(args: argparse.Namespace) -> Any:
+    """PortalOptions from --endpoint/--credentials/... (None for other backends)."""
+    if getattr(args, "backend", None) != "portal":
+        return None
+    from reconciler.drivers.portal.options import PortalOptions
+
+    if not args.endpoint or not args.credentials:
+        from reconciler.errors import OperationError
+
+        raise OperationError("--backend portal needs --endpoint URL and --credentials NAME")
+    return PortalOptions(
+        args.endpoint, args.credentials, args.account, args.ca_cert, bool(args.insecure)
+    )
+
+
+def _backend(args: argparse.Namespace, target: Target) -> Any:
+    from reconciler import operations as ops
+
+    return ops.target_backend(
+        args.backend, _state_dir(args), target, _portal(args), _secrets(args)
+    )
+
+
 def _print_plan(plan: Plan, as_json: bool) -> None:
     from reconciler.output import Painter, emit_json, plan_text, use_color
 
@@ -107,7 +130,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     target = _target(args)
     state_dir = _state_dir(args)
-    backend = ops.target_backend(args.backend, state_dir, target)
+    backend = _backend(args, target)
     store = ops.open_store(state_dir)
     plan = ops.compute_plan(target, backend, store, _secrets(args))
     _print_plan(plan, args.json)
@@ -133,7 +156,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     target = _target(args)
     state_dir = _state_dir(args)
-    backend = ops.target_backend(args.backend, state_dir, target)
+    backend = _backend(args, target)
     store = ops.open_store(state_dir)
     secrets = _secrets(args)
     with ops.locked(store):
@@ -179,7 +202,13 @@ def cmd_observe(args: argparse.Namespace) -> int:
     model = None
     if args.file or args.fleet:
         model = _target(args).spec.metadata.model
-    backend = ops.open_backend(args.backend, _state_dir(args), model or args.model)
+    backend = ops.open_backend(
+        args.backend,
+        _state_dir(args),
+        model or args.model,
+        portal=_portal(args),
+        secrets=_secrets(args),
+    )
     observed = backend.observe_all()
     if args.json:
         emit_json(redact_observed(observed))
@@ -219,7 +248,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     store = ops.open_store(state_dir)
     target = rollback_target(store, args.to)
     args.file = args.fleet = None
-    backend = ops.target_backend(args.backend, state_dir, target)
+    backend = _backend(args, target)
     secrets = _secrets(args)
     with ops.locked(store):
         plan = ops.compute_plan(target, backend, store, secrets)
@@ -275,6 +304,19 @@ def _add_backend_args(p: argparse.ArgumentParser) -> None:
         "--state-dir",
         help="state directory (default: /var/lib/reconciler as root, else the XDG state dir)",
     )
+    add_portal_args(p)
+
+
+def add_portal_args(p: argparse.ArgumentParser) -> None:
+    """--endpoint/--credentials/--account/--ca-cert/--insecure of `--backend portal`."""
+    g = p.add_argument_group("portal backend (--backend portal)")
+    g.add_argument("--endpoint", metavar="URL", help="the unit's portal URL, e.g. https://10.0.0.5")
+    g.add_argument(
+        "--credentials", metavar="NAME", help='secret holding "user:password" (never the value)'
+    )
+    g.add_argument("--account", choices=("os", "admin"), default="os", help="default: os")
+    g.add_argument("--ca-cert", metavar="FILE", help="CA bundle to verify the unit's TLS with")
+    g.add_argument("--insecure", action="store_true", help="do not verify TLS (lab units only)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reconciler.drivers.base import DeviceBackend as Backend
+    from reconciler.drivers.portal.options import PortalOptions
     from reconciler.engine.applier import ApplyResult
     from reconciler.engine.change import Change, Plan
     from reconciler.engine.store import Store
@@ -85,11 +86,23 @@ def load_target(file: str | None, fleet: str | None, device: str | None) -> Targ
 
 
 def open_backend(
-    name: str, state_dir: Path, model: str | None, must_reach: tuple[str, ...] = ()
+    name: str,
+    state_dir: Path,
+    model: str | None,
+    must_reach: tuple[str, ...] = (),
+    portal: PortalOptions | None = None,
+    secrets: Callable[[str], str] | None = None,
 ) -> Backend:
     """The backend by name; the sim one is created from `model`'s factory defaults.
     `must_reach` (host:port, from the spec's agent.mustReach) guards connectivity changes
-    on the linux backend: they are reverted if a target stops answering."""
+    on the linux backend: they are reverted if a target stops answering. The portal one
+    needs `portal` (--endpoint, --credentials, ...) and `secrets` to resolve them."""
+    if name == "portal":
+        if portal is None or secrets is None:
+            raise OperationError("--backend portal needs --endpoint URL and --credentials NAME")
+        from reconciler.drivers.portal.backend import PortalBackend
+
+        return PortalBackend.open(portal, secrets, model)
     if name == "sim":
         from reconciler.drivers.sim.backend import SimBackend
 
@@ -105,11 +118,18 @@ def open_backend(
     raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
 
 
-def target_backend(name: str, state_dir: Path, target: Target) -> Backend:
+def target_backend(
+    name: str,
+    state_dir: Path,
+    target: Target,
+    portal: PortalOptions | None = None,
+    secrets: Callable[[str], str] | None = None,
+) -> Backend:
     """The backend for applying `target`: its model, its must-reach targets."""
     agent = target.spec.spec.agent
     must_reach = tuple(agent.must_reach or ()) if agent else ()
-    return open_backend(name, state_dir, target.spec.metadata.model, must_reach)
+    model = target.spec.metadata.model
+    return open_backend(name, state_dir, model, must_reach, portal, secrets)
 
 
 def open_store(state_dir: Path) -> Store:
@@ -134,9 +154,24 @@ def compute_plan(
     status_port: int | None = None,
 ) -> Plan:
     """Observe, diff, and check the result for self-lockout."""
+    return plan_observed(target, backend, backend.observe(), store, secrets, status_port)
+
+
+def plan_observed(
+    target: Target,
+    backend: Backend,
+    observed: dict[str, Any],
+    store: Store,
+    secrets: Callable[[str], str],
+    status_port: int | None = None,
+) -> Plan:
+    """The plan for `target` against an observation already made (the agentless fleet
+    observes many devices at once); refused when the device itself rules the spec out."""
     from reconciler.engine.planner import make_plan
 
-    observed = backend.observe()
+    problems = device_problems(backend, target.desired(), observed)
+    if problems:
+        raise OperationError("; ".join(problems))
     try:
         plan = make_plan(
             target.name,
@@ -150,6 +185,13 @@ def compute_plan(
         raise OperationError(str(exc.args[0])) from None
     refusals = _refusals(observed, plan.changes, status_port)
     return dataclasses.replace(plan, refusals=refusals)
+
+
+def device_problems(backend: Any, desired: dict[str, Any], observed: dict[str, Any]) -> list[str]:
+    """What the device says rules the spec out (an area it lacks, a value outside its own
+    ranges), from backends that can tell (the portal one)."""
+    check = getattr(backend, "plan_problems", None)
+    return list(check(desired, observed)) if check is not None else []
 
 
 def _refusals(
