@@ -93,7 +93,7 @@ def apply_area(session: Session, area: PortalArea, changes: Sequence[Change]) ->
         if want != got:
             shown = "nothing" if got is MISSING else repr(got)
             raise DeviceFailed(
-                f"{area.label}: the device accepted the change but {dotted_path(change.path)} "
+                f"the device accepted the change but {dotted_path(change.path)} "
                 f"reads back {shown}, not {want!r}"
             )
 

@@ -69,26 +69,17 @@ def _network(want: Mapping[str, Any], have: Mapping[str, Any]) -> Iterator[str]:
                 yield f"the portal API cannot set network.interfaces.{name}.{key}"
         if iface.get("dhcp") is False and not iface.get("address"):
             yield f"network interface {name}: a static setting needs an address"
-    for name in want.get("routePriority") or []:
-        if name not in nics:
-            yield f"network.routePriority names {name}, which the device does not have"
+    order = want.get("routePriority")
+    if order is not None and sorted(order) != sorted(nics):
+        yield (
+            "network.routePriority must list every interface of the device exactly once "
+            f"({', '.join(nics)}): the portal sets the whole order"
+        )
     for key in set(want.get("dns") or {}) - {"primary", "secondary"}:
         if want["dns"][key] != have.get("dns", {}).get(key):
             yield f"the portal API cannot set network.dns.{key}"
-    yield from _wifi(want.get("wifi") or {}, have.get("wifi", {}))
-
-
-def _wifi(want: Mapping[str, Any], have: Mapping[str, Any]) -> Iterator[str]:
-    for name, wifi in want.items():
-        if name not in have:
-            yield f"Wi-Fi interface {name} does not exist on the device"
-            continue
-        if set(wifi) - {"networks"}:
-            yield f"the portal API can only remove Wi-Fi profiles of {name}, not set other settings"
-        present = {n["ssid"] for n in have[name].get("networks", [])}
-        for net in wifi.get("networks") or []:
-            if net.get("ssid") not in present or set(net) != {"ssid"}:
-                yield (
-                    f"the portal API cannot add or change Wi-Fi profile {net.get('ssid')} "
-                    f"on {name} (it can only delete profiles)"
-                )
+    if want.get("wifi"):
+        yield (
+            "the portal API cannot set network.wifi: it reads Wi-Fi profiles and deletes them, "
+            "but cannot write their keys or security, so a Wi-Fi spec could never converge"
+        )

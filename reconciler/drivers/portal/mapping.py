@@ -188,17 +188,6 @@ def write_network(session: Session, raw: dict[str, Any], before: Any, after: Any
         order = listed + [n for n in before.get("routePriority", []) if n not in listed]
         body = {"ipv6": False, "sortedGUIDList": [nics[n]["uuid"] for n in order]}
         yield from session.call("POST", IFACES + "/route", "network route priority", body)
-    yield from _remove_wifi_profiles(session, raw, before, after)
-
-
-def _remove_wifi_profiles(session: Session, raw: dict[str, Any], before: Any, after: Any) -> Call:
-    uuids = {n["name"]: n["uuid"] for n in raw[IFACES]}
-    for name, want in after.get("wifi", {}).items():
-        keep = {n.get("ssid") for n in want.get("networks", [])}
-        for net in before.get("wifi", {}).get(name, {}).get("networks", []):
-            if net["ssid"] not in keep:
-                path = f"{P}networking/wifi/interface/{uuids[name]}/profile/{net['ssid']}"
-                yield from session.call("DELETE", path, f"wifi profile {net['ssid']}")
 
 
 AREAS: dict[str, PortalArea] = {
