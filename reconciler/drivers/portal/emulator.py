@@ -117,7 +117,11 @@ class EmulatedDevice:
             "skipCertVerify": False,
         }
     )
+    expire_tokens_after_writes: int | None = None
+    """Expire every token once this many writes were made (token expiry mid-apply)."""
     tokens: dict[str, float] = field(default_factory=dict)
+    issued: list[str] = field(default_factory=list)
+    """Every token handed out (tests check none leaks)."""
     writes: list[str] = field(default_factory=list)
     requests: int = 0
 
@@ -151,6 +155,7 @@ def _unauthorized() -> JSONResponse:
 def _issue(dev: EmulatedDevice) -> JSONResponse:
     token = secrets.token_urlsafe(24)
     dev.tokens[token] = time.monotonic() + dev.token_seconds
+    dev.issued.append(token)
     expire = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + dev.token_seconds))
     response = JSONResponse({"code": 200, "expire": expire, "token": token})
     response.set_cookie("jwt", token, secure=True, httponly=True)
@@ -553,6 +558,8 @@ def _guarded(handler: Handler, method: str, path: str) -> Callable[[Request], Aw
             if write in dev.refuse:
                 return _errors(422, *dev.refuse[write])
             dev.writes.append(write)
+            if len(dev.writes) == dev.expire_tokens_after_writes:
+                dev.expire_tokens()
         return await handler(request, dev)
 
     return endpoint
