@@ -125,9 +125,54 @@ def _refused(plan: Plan, force: bool) -> bool:
     return bool(plan.refusals) and not force
 
 
+def cmd_fleet_all(args: argparse.Namespace, apply: bool) -> int:
+    """`plan|apply --fleet DIR --all`: every selected device with a connection."""
+    import asyncio
+
+    from reconciler.errors import OperationError
+    from reconciler.fleet import agentless
+    from reconciler.output import emit_json
+
+    if not args.fleet or args.device or args.file:
+        raise OperationError("--all needs --fleet DIR (and no --device or --file)")
+    if apply and not args.yes:
+        raise OperationError("apply --all changes every selected device: pass --yes to go ahead")
+    if args.concurrency < 1:
+        raise OperationError("--concurrency must be at least 1")
+    targets = agentless.select_targets(Path(args.fleet), agentless.parse_selector(args.selector))
+    progress = _progress(len(targets)) if not args.json and sys.stderr.isatty() else None
+    fleet = agentless.FleetRun(
+        _state_dir(args), _secrets(args), args.concurrency, args.force,
+        on_done=progress or (lambda run: None),
+    )  # fmt: skip
+    runs = asyncio.run(fleet.run(targets, apply))
+    if progress is not None:
+        sys.stderr.write("\n")
+    if args.json:
+        emit_json({"devices": [r.as_dict() for r in runs], "summary": agentless.summary(runs)})
+    else:
+        sys.stdout.write(agentless.table(runs))
+    return agentless.exit_code(runs)
+
+
+def _progress(total: int) -> Any:
+    """A one-line progress bar on stderr (terminals only)."""
+    done = [0]
+
+    def tick(run: Any) -> None:
+        done[0] += 1
+        filled = 30 * done[0] // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done[0]}/{total}")
+        sys.stderr.flush()
+
+    return tick
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from reconciler import operations as ops
 
+    if args.all:
+        return cmd_fleet_all(args, apply=False)
     target = _target(args)
     state_dir = _state_dir(args)
     backend = _backend(args, target)
@@ -154,6 +199,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from reconciler import operations as ops
     from reconciler.output import emit_json
 
+    if args.all:
+        return cmd_fleet_all(args, apply=True)
     target = _target(args)
     state_dir = _state_dir(args)
     backend = _backend(args, target)
@@ -346,6 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help="override self-lockout refusals")
         if name == "apply":
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+        g = p.add_argument_group("agentless fleet (--fleet DIR --all)")
+        g.add_argument(
+            "--all", action="store_true", help="every device of --fleet with metadata.connection"
+        )
+        g.add_argument(
+            "--selector", action="append", metavar="K=V", help="only devices with this label"
+        )
+        g.add_argument("--concurrency", type=int, default=20, help="devices at once (default 20)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("observe", help="print the device's actual state")

@@ -139,11 +139,10 @@ def _restore(session: Session, area: PortalArea, snap: dict[str, Any]) -> Call:
 class PortalBackend:
     name = "portal"
 
-    def __init__(
-        self, session: Session, client: httpx.Client, model: str | None = None
-    ) -> None:
+    def __init__(self, session: Session, options: PortalOptions, model: str | None = None) -> None:
         self.session = session
-        self.client = client
+        self.options = options
+        self._client: httpx.Client | None = None
         self._model = model
         self._profile: HardwareProfile | None = None
         self._drivers: dict[str, PortalAreaDriver] = {}
@@ -163,13 +162,20 @@ class PortalBackend:
             options.account,
             Policy(rate=options.rate),
         )
-        client = httpx.Client(
-            base_url=session.url, **client_options(options.ca_cert, options.insecure, options.timeout)
-        )
-        return cls(session, client, model)
+        return cls(session, options, model)
+
+    def _client_options(self) -> dict[str, Any]:
+        o = self.options
+        return {"base_url": self.session.url, **client_options(o.ca_cert, o.insecure, o.timeout)}
+
+    def async_client(self) -> httpx.AsyncClient:
+        """A client for driving this unit's calls from an event loop (the agentless fleet)."""
+        return httpx.AsyncClient(**self._client_options())
 
     def run(self, call: Call) -> Any:
-        return run_sync(self.client, call)
+        if self._client is None:
+            self._client = httpx.Client(**self._client_options())
+        return run_sync(self._client, call)
 
     @property
     def profile(self) -> HardwareProfile:
@@ -227,4 +233,6 @@ class PortalBackend:
         return plan_problems(desired, observed)
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -13,7 +13,9 @@ Credentials and tokens never leave this module: no message, repr or log line hol
 from __future__ import annotations
 
 import base64
+import functools
 import random
+import ssl
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -233,19 +235,26 @@ async def run_async(client: httpx.AsyncClient, call: Call) -> Any:
         return done.value
 
 
+@functools.lru_cache(maxsize=8)
+def tls_context(ca_cert: str | None, insecure: bool) -> ssl.SSLContext:
+    """One verifying context per CA bundle, shared by every client (building one costs
+    milliseconds, which adds up over a fleet)."""
+    if insecure:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    try:
+        return ssl.create_default_context(cafile=ca_cert)
+    except (OSError, ssl.SSLError) as exc:
+        raise DeviceRefused(f"--ca-cert {ca_cert}: cannot load it ({exc})") from None
+
+
 def client_options(ca_cert: str | None, insecure: bool, timeout: float = 10.0) -> dict[str, Any]:
     """httpx.Client/AsyncClient keyword arguments: TLS verified by default, timeouts on
     every call, HTTP/1.1 keep-alive."""
-    import ssl
-
-    verify: Any = False if insecure else True
-    if ca_cert and not insecure:
-        try:
-            verify = ssl.create_default_context(cafile=ca_cert)
-        except (OSError, ssl.SSLError) as exc:
-            raise DeviceRefused(f"--ca-cert {ca_cert}: cannot load it ({exc})") from None
     return {
-        "verify": verify,
+        "verify": tls_context(ca_cert, insecure),
         "timeout": httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         "http1": True,
         "http2": False,
