@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,14 +154,15 @@ def compute_plan(
     status_port: int | None = None,
 ) -> Plan:
     """Observe, diff, and check the result for self-lockout."""
-    return plan_observed(target, backend, backend.observe(), store, secrets, status_port)
+    inventory = store.inventory(target.name)
+    return plan_observed(target, backend, backend.observe(), inventory, secrets, status_port)
 
 
 def plan_observed(
     target: Target,
     backend: Backend,
     observed: dict[str, Any],
-    store: Store,
+    inventory: Collection[tuple[str, str]],
     secrets: Callable[[str], str],
     status_port: int | None = None,
 ) -> Plan:
@@ -179,7 +180,7 @@ def plan_observed(
             target.desired(),
             observed,
             secrets=secrets,
-            inventory=store.inventory(target.name),
+            inventory=inventory,
         )
     except LookupError as exc:
         raise OperationError(str(exc.args[0])) from None

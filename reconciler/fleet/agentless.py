@@ -101,6 +101,19 @@ class FleetRun:
     def device_dir(self, target: Target) -> Path:
         return self.state_dir / "devices" / target.name
 
+    def inventory(self, target: Target) -> Any:
+        """What earlier applies created on the device; a plan of a device never applied
+        from here creates no state for it."""
+        from reconciler import operations as ops
+
+        if not (self.device_dir(target) / "history.db").exists():
+            return ()
+        store = ops.open_store(self.device_dir(target))
+        try:
+            return store.inventory(target.name)
+        finally:
+            store.close()
+
     async def plan_one(self, target: Target) -> DeviceRun:
         """Observe over the async client, then the ordinary pure plan."""
         from reconciler import operations as ops
@@ -111,11 +124,7 @@ class FleetRun:
         backend = PortalBackend.open(portal_options(target), self.secrets, target.spec.metadata.model)
         async with backend.async_client() as client:
             observed = await run_async(client, observe_config(backend.session))
-        store = ops.open_store(self.device_dir(target))
-        try:
-            plan = ops.plan_observed(target, backend, observed, store, self.secrets)
-        finally:
-            store.close()
+        plan = ops.plan_observed(target, backend, observed, self.inventory(target), self.secrets)
         run.changes = len(plan.changes)
         if plan.refusals and not self.force:
             raise OperationError(f"refusing this plan: {plan.refusals[0]}")

@@ -590,6 +590,11 @@ class PortalEmulator:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        if path == "/stats":  # the emulator's own counters (the bench), not the portal API
+            total = sum(d.requests for d in self.devices.values())
+            writes = sum(len(d.writes) for d in self.devices.values())
+            await JSONResponse({"requests": total, "writes": writes})(scope, receive, send)
+            return
         key = ""
         if path.startswith("/d/"):
             key, _, rest = path[3:].partition("/")
