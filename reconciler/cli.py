@@ -83,7 +83,7 @@ def _secrets(args: argparse.Namespace) -> Any:
     return SecretResolver(secrets_dir if secrets_dir.is_dir() else None)
 
 
-def _portal(args: argparse.Namespace) -> Any:
+def portal_options(args: argparse.Namespace) -> Any:
     """PortalOptions from --endpoint/--credentials/... (None for other backends)."""
     if getattr(args, "backend", None) != "portal":
         return None
@@ -102,7 +102,7 @@ def _backend(args: argparse.Namespace, target: Target) -> Any:
     from reconciler import operations as ops
 
     return ops.target_backend(
-        args.backend, _state_dir(args), target, _portal(args), _secrets(args)
+        args.backend, _state_dir(args), target, portal_options(args), _secrets(args)
     )
 
 
@@ -253,7 +253,7 @@ def cmd_observe(args: argparse.Namespace) -> int:
         args.backend,
         _state_dir(args),
         model or args.model,
-        portal=_portal(args),
+        portal=portal_options(args),
         secrets=_secrets(args),
     )
     observed = backend.observe_all()

@@ -30,6 +30,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     from reconciler.agent.services import ModbusListener, StatusEndpointListener
     from reconciler.agent.sources import LocalSource, open_source
     from reconciler.agent.trust import TrustPolicy
+    from reconciler.cli import portal_options
 
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
@@ -64,6 +65,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         trust=trust if args.verify_signatures else TrustPolicy(),
         status_port=args.listen[1] if args.listen else None,
         retry=args.retry,
+        portal=portal_options(args),
     )
     agent = Agent(config)
     modbus = ModbusListener(state_dir, args.backend)
@@ -80,6 +82,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
                 agent.secrets,
                 tls=(args.tls_cert, args.tls_key),
                 tags=modbus.tags,
+                portal=config.portal,
                 cloud_connection=uplink.connection_state,
             )
         )
@@ -140,6 +143,8 @@ def cmd_suspend(args: argparse.Namespace) -> int:
 
 
 def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from reconciler.cli import add_portal_args
+
     p = sub.add_parser(
         "agent",
         help="run the GitOps agent: pull, plan, apply, keep reconciling",
@@ -155,6 +160,7 @@ def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--tls-cert", help="TLS certificate for the status endpoint (PEM)")
     p.add_argument("--tls-key", help="TLS private key for the status endpoint (PEM)")
     p.add_argument("--backend", default="sim", choices=BACKENDS, help="default: sim")
+    add_portal_args(p)
     p.add_argument("--state-dir", help="state directory")
     p.add_argument("--secrets-dir", help="secrets directory (default: STATE/secrets)")
     p.add_argument("--verify-signatures", action="store_true", help="apply signed commits only")

@@ -56,6 +56,8 @@ class AgentConfig:
     trust: TrustPolicy = field(default_factory=TrustPolicy)
     status_port: int | None = None
     retry: bool = False
+    portal: Any = None
+    """PortalOptions of `--backend portal` (reconciler.drivers.portal.options)."""
 
 
 @dataclass
@@ -324,7 +326,7 @@ class Agent:
         from reconciler import operations as ops
 
         cfg = self.config
-        backend = ops.target_backend(cfg.backend, cfg.state_dir, target)
+        backend = ops.target_backend(cfg.backend, cfg.state_dir, target, cfg.portal, self.secrets)
         store = ops.open_store(cfg.state_dir)
         try:
             with ops.locked(store):

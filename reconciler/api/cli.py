@@ -49,6 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from reconciler import operations as ops
     from reconciler.api.context import ApiContext
     from reconciler.api.server import check_tls, is_loopback, serve_forever
+    from reconciler.cli import portal_options
     from reconciler.secrets import SecretResolver
 
     logging.basicConfig(
@@ -62,12 +63,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         target = ops.load_target(args.file, args.fleet, args.device)
     state_dir = Path(args.state_dir) if args.state_dir else ops.default_state_dir()
     model = target.spec.metadata.model if target is not None else None
-    backend = ops.open_backend(args.backend, state_dir, model)
     secrets_dir = Path(args.secrets_dir) if args.secrets_dir else state_dir / "secrets"
+    secrets = SecretResolver(secrets_dir if secrets_dir.is_dir() else None)
+    backend = ops.open_backend(
+        args.backend, state_dir, model, portal=portal_options(args), secrets=secrets
+    )
     context = ApiContext(
         backend=backend,
         state_dir=state_dir,
-        secrets=SecretResolver(secrets_dir if secrets_dir.is_dir() else None),
+        secrets=secrets,
         target=target,
         mode="serve",
         cache_seconds=args.cache_seconds,
@@ -115,6 +119,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `reconcile serve` on the CLI's subparsers."""
     from reconciler.areas import BACKENDS
+    from reconciler.cli import add_portal_args
 
     text = "serve the read-only status endpoint (portal read APIs, sync status, metrics)"
     p = sub.add_parser("serve", help=text, description=text[0].upper() + text[1:] + ".")
@@ -123,6 +128,7 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     g.add_argument("--fleet", help="a fleet repo root (with --device)")
     g.add_argument("--device", help="device name in the fleet repo")
     p.add_argument("--backend", default="sim", choices=BACKENDS, help="default: sim")
+    add_portal_args(p)
     p.add_argument(
         "--state-dir",
         help="state directory (default: /var/lib/reconciler as root, else the XDG state dir)",

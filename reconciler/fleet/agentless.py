@@ -121,7 +121,9 @@ class FleetRun:
         from reconciler.drivers.portal.session import run_async
 
         run = DeviceRun(target.name)
-        backend = PortalBackend.open(portal_options(target), self.secrets, target.spec.metadata.model)
+        backend = PortalBackend.open(
+            portal_options(target), self.secrets, target.spec.metadata.model
+        )
         async with backend.async_client() as client:
             observed = await run_async(client, observe_config(backend.session))
         plan = ops.plan_observed(target, backend, observed, self.inventory(target), self.secrets)
@@ -134,12 +136,12 @@ class FleetRun:
     def apply_one(self, target: Target) -> DeviceRun:
         """Locked observe, plan and journaled apply of one device (runs in a thread)."""
         from reconciler import operations as ops
+        from reconciler.drivers.portal.backend import PortalBackend
 
         run = DeviceRun(target.name)
         store = ops.open_store(self.device_dir(target))
-        backend = ops.target_backend(
-            "portal", self.device_dir(target), target, portal_options(target), self.secrets
-        )
+        model = target.spec.metadata.model
+        backend = PortalBackend.open(portal_options(target), self.secrets, model)
         try:
             with ops.locked(store):
                 plan = ops.compute_plan(target, backend, store, self.secrets)

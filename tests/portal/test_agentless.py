@@ -91,8 +91,9 @@ def test_plan_all_apply_all_one_unreachable(fleet: tuple[Path, PortalEmulator]) 
     assert with_dead.returncode == 1
     assert "unit-dead: login: cannot reach 127.0.0.1" in with_dead.stdout
 
+    one = root / "state" / "devices" / "unit-007"
     history = subprocess.run(
-        [*reconcile_cmd(), "history", "--json", "--state-dir", str(root / "state/devices/unit-007")],
+        [*reconcile_cmd(), "history", "--json", "--state-dir", str(one)],
         capture_output=True, text=True, env=subprocess_env(), timeout=120,
     )  # fmt: skip
     records = json.loads(history.stdout)
@@ -102,7 +103,7 @@ def test_plan_all_apply_all_one_unreachable(fleet: tuple[Path, PortalEmulator]) 
 def test_bad_selector_and_apply_without_yes_are_one_clear_error(
     fleet: tuple[Path, PortalEmulator],
 ) -> None:
-    root, app = fleet
+    root, _ = fleet
     result = run(root, "plan", "--selector", "ring")
     assert result.returncode == 1 and "key=value" in result.stderr
     result = run(root, "apply")

@@ -31,6 +31,7 @@ from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceFailed, OperationError
 from reconciler.profiles import PROFILES, HardwareProfile
 
+
 def limits_of(area: str, observed: Any, raw: dict[str, Any]) -> dict[str, Any]:
     """What the unit says it has, for the plan-time range checks."""
     if area == "brightness":
@@ -71,6 +72,31 @@ def observe_telemetry(session: Session) -> Call:
             unavailable[key] = str(exc)
     if unavailable:
         out["unavailable"] = unavailable
+    return out
+
+
+def telemetry_view(raw: dict[str, Any]) -> dict[str, Any]:
+    """The unit's telemetry in the keys every backend's observe uses (host, system,
+    hwmon, disks as partitions), so the status endpoint serves a portal unit like any other."""
+    out = dict(raw)
+    host = raw.get("host")
+    if isinstance(host, dict):
+        out["host"] = {**host, "model": host.get("deviceName"), "arch": host.get("kernelArch")}
+        out["system"] = {"hostname": host.get("hostname"), "uptimeSeconds": host.get("upTime")}
+    perf = raw.get("systemperf")
+    if isinstance(perf, dict):
+        usage = (perf.get("cpu") or {}).get("usage") or []
+        memory = perf.get("memory") or {}
+        out.setdefault("system", {}).update(
+            cpuPercent=round(sum(usage) / len(usage), 1) if usage else None,
+            memoryPercent=memory.get("usedPercent"),
+        )
+    if isinstance(raw.get("disks"), list):
+        out["disks"] = [
+            {**{k: v for k, v in disk.items() if k != "partitions"}, **part, "disk": disk["name"]}
+            for disk in raw["disks"]
+            for part in disk.get("partitions") or []
+        ]
     return out
 
 
@@ -185,6 +211,10 @@ class PortalBackend:
             self._profile = self._find_profile()
         return self._profile
 
+    @profile.setter
+    def profile(self, value: HardwareProfile) -> None:
+        self._profile = value
+
     def _find_profile(self) -> HardwareProfile:
         if self._model in PROFILES:
             return PROFILES[str(self._model)]
@@ -220,7 +250,7 @@ class PortalBackend:
 
     def observe_all(self) -> dict[str, Any]:
         out = self.observe()
-        telemetry = self.run(observe_telemetry(self.session))
+        telemetry = telemetry_view(self.run(observe_telemetry(self.session)))
         unavailable = {**out.pop("unavailable", {}), **telemetry.pop("unavailable", {})}
         out.update(telemetry)
         profile = profile_for((out.get("host") or {}).get("deviceName"))

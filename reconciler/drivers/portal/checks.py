@@ -22,7 +22,8 @@ def _problems(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> Iterat
         if area not in managed:
             yield f"the spec declares {area}, which the portal backend does not manage"
         elif area in unavailable:
-            yield f"the spec declares {area}, but the device reports it unavailable ({unavailable[area]})"
+            reason = unavailable[area]
+            yield f"the spec declares {area}, but the device reports it unavailable ({reason})"
     limits = observed.get("limits", {})
     if "watchdog" in observed and "watchdog" in desired:
         yield from _watchdog(desired["watchdog"], observed["watchdog"])

@@ -147,7 +147,7 @@ def parse_network(raw: dict[str, Any]) -> dict[str, Any]:
         }
         interfaces[nic["name"]] = {k: v for k, v in entry.items() if v is not None}
     order = sorted(nics, key=lambda n: (n.get("ipv4Metric") is None, n.get("ipv4Metric") or 0))
-    dns = next((n["dns"] for n in order if n.get("dns")), [])
+    dns: list[str] = next((n["dns"] for n in order if n.get("dns")), [])
     names = {n["ifIndex"]: n["name"] for n in nics}
     wifi = {
         names.get(w["ifIndex"], w["uuid"]): {
@@ -178,7 +178,10 @@ def write_network(session: Session, raw: dict[str, Any], before: Any, after: Any
     for name, want in after.get("interfaces", {}).items():
         have = before.get("interfaces", {}).get(name, {})
         ipv4_changed = any(want.get(k) != have.get(k) for k in IPV4_KEYS)
-        what, path = f"network interface {name}", f"{P}networking/ipv4config/{nics[name]['ifIndex']}"
+        what, path = (
+            f"network interface {name}",
+            f"{P}networking/ipv4config/{nics[name]['ifIndex']}",
+        )
         if want.get("dhcp") and ipv4_changed:
             yield from session.call("DELETE", path, what)
         elif not want.get("dhcp") and (ipv4_changed or dns_changed):
@@ -198,7 +201,11 @@ AREAS: dict[str, PortalArea] = {
         PortalArea("gpio", "gpio", (P + "perif/gpio/all",), parse_gpio, write_gpio),
         PortalArea("leds", "leds", (P + "perif/led",), parse_leds, write_leds),
         PortalArea(
-            "brightness", "brightness", (P + "perif/brightness",), parse_brightness, write_brightness
+            "brightness",
+            "brightness",
+            (P + "perif/brightness",),
+            parse_brightness,
+            write_brightness,
         ),
         PortalArea("watchdog", "watchdog", (P + "perif/wdt",), parse_watchdog, write_watchdog),
     )

@@ -105,7 +105,9 @@ def check(response: httpx.Response, what: str, method: str = "GET") -> Any:
             return response.text
     words = device_words(response)
     if status in (400, 404, 422):
-        kind: type[DeviceError] = NotSupported if status == 404 and method == "GET" else DeviceRefused
+        kind: type[DeviceError] = (
+            NotSupported if status == 404 and method == "GET" else DeviceRefused
+        )
         raise kind(f"{what}: the device answered {status}: {words}")
     if status >= 500:
         raise DeviceFailed(f"{what}: the device failed ({status}): {words}")
