@@ -95,8 +95,8 @@ def open_backend(
 ) -> Backend:
     """The backend by name; the sim one is created from `model`'s factory defaults.
     `must_reach` (host:port, from the spec's agent.mustReach) guards connectivity changes
-    on the linux backend: they are reverted if a target stops answering. The portal one
-    needs `portal` (--endpoint, --credentials, ...) and `secrets` to resolve them."""
+    (the engine's safe apply): they are reverted if a target stops answering. The portal
+    one needs `portal` (--endpoint, --credentials, ...) and `secrets` to resolve them."""
     if name == "portal":
         if portal is None or secrets is None:
             raise OperationError("--backend portal needs --endpoint URL and --credentials NAME")
@@ -106,7 +106,9 @@ def open_backend(
     if name == "sim":
         from reconciler.drivers.sim.backend import SimBackend
 
-        return SimBackend.open(state_dir, model)
+        sim = SimBackend.open(state_dir, model)
+        sim.must_reach = must_reach
+        return sim
     if name == "linux":
         from reconciler.drivers.linux.backend import LinuxBackend
         from reconciler.drivers.linux.context import LinuxOptions
@@ -153,9 +155,15 @@ def compute_plan(
     *,
     status_port: int | None = None,
 ) -> Plan:
-    """Observe, diff, and check the result for self-lockout."""
+    """Observe, diff and check for self-lockout (one engine call); changes an interrupted
+    apply left behind that the device now reports are journaled as applied."""
+    from reconciler.engine.store import Store
+
+    observed = backend.observe()
+    if isinstance(store, Store):  # the status endpoint plans over a read-only history
+        store.verify_interrupted(target.name, observed)
     inventory = store.inventory(target.name)
-    return plan_observed(target, backend, backend.observe(), inventory, secrets, status_port)
+    return plan_observed(target, backend, observed, inventory, secrets, status_port)
 
 
 def plan_observed(
@@ -168,24 +176,23 @@ def plan_observed(
 ) -> Plan:
     """The plan for `target` against an observation already made (the agentless fleet
     observes many devices at once); refused when the device itself rules the spec out."""
-    from reconciler.engine.planner import make_plan
+    from reconciler.engine.checked import checked_plan
 
     problems = device_problems(backend, target.desired(), observed)
     if problems:
         raise OperationError("; ".join(problems))
     try:
-        plan = make_plan(
+        return checked_plan(
             target.name,
             backend.name,
             target.desired(),
             observed,
             secrets=secrets,
             inventory=inventory,
+            status_port=status_port,
         )
     except LookupError as exc:
         raise OperationError(str(exc.args[0])) from None
-    refusals = _refusals(observed, plan.changes, status_port)
-    return dataclasses.replace(plan, refusals=refusals)
 
 
 def device_problems(backend: Any, desired: dict[str, Any], observed: dict[str, Any]) -> list[str]:
@@ -195,22 +202,13 @@ def device_problems(backend: Any, desired: dict[str, Any], observed: dict[str, A
     return list(check(desired, observed)) if check is not None else []
 
 
-def _refusals(
-    observed: dict[str, Any], changes: Sequence[Change], status_port: int | None
-) -> tuple[str, ...]:
-    from reconciler.engine.document import apply_changes
-    from reconciler.engine.lockout import lockout_refusals
-
-    after = apply_changes(observed, changes)
-    areas = {c.area for c in changes}
-    return tuple(lockout_refusals(observed, after, areas, status_port=status_port))
-
-
 def refusals_for(
     backend: Backend, changes: Sequence[Change], *, status_port: int | None = None
 ) -> tuple[str, ...]:
     """Self-lockout refusals for applying just `changes` (a part of a plan) now."""
-    return _refusals(backend.observe(), changes, status_port) if changes else ()
+    from reconciler.engine.checked import refusals
+
+    return refusals(backend.observe(), changes, status_port=status_port) if changes else ()
 
 
 @contextmanager
