@@ -196,3 +196,35 @@ def test_session_never_shows_its_credentials(unit: Unit) -> None:
     for shown in (repr(backend.session), repr(backend.session._credentials), repr(backend)):
         assert PASSWORD not in shown and token not in shown
     backend.close()
+
+
+def test_network_change_that_cuts_the_unit_off_is_restored_by_the_engine(
+    unit: Unit, tmp_path: Path
+) -> None:
+    """The engine's safe apply: checkpoint from the unit, apply, probe its API, restore."""
+    from reconciler import operations as ops
+    from reconciler.drivers.portal.backend import PortalBackend
+    from reconciler.drivers.portal.options import PortalOptions
+
+    unit.device.ping_needs = ("eth0", "10.0.0.50/24")
+    spec = tmp_path / "cut.yaml"
+    spec.write_text(
+        "apiVersion: reconciler/v1\nkind: Device\nmetadata: {name: unit-1, model: UNO-2484G}\n"
+        "spec:\n  network:\n    interfaces:\n"
+        "      eth0: {dhcp: false, address: 10.0.0.99/24, gateway: 10.0.0.1}\n"
+    )
+    target = ops.load_target(str(spec), None, None)
+    options = PortalOptions(unit.url, "unit-admin", "admin", confirm_window=2.0)
+    backend = PortalBackend.open(options, lambda name: CREDENTIALS, "UNO-2484G")
+    store = ops.open_store(tmp_path / "safe-state")
+    with ops.locked(store):
+        plan = ops.compute_plan(target, backend, store, lambda name: "")
+        result = ops.run_apply(target, plan, backend, store, lambda name: "")
+    assert result.status != "applied"
+    assert "reverted" in (result.error or "")
+    eth0 = unit.device.interfaces[0]
+    assert eth0["dhcpEnabled"] is True and eth0["addresses"][0] == "10.0.0.50/24"
+    assert backend.unreachable(["unit"], 5.0) == []  # answering again
+    assert "PUT networking/ipv4config/2" in unit.device.writes
+    assert "DELETE networking/ipv4config/2" in unit.device.writes  # the restore
+    backend.close()

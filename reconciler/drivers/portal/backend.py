@@ -27,7 +27,7 @@ from reconciler.drivers.portal.session import (
 )
 from reconciler.engine.change import Change, dotted_path
 from reconciler.engine.document import MISSING, apply_changes, get
-from reconciler.engine.ports import SecretLookup
+from reconciler.engine.ports import SafeApplyOptions, SecretLookup
 from reconciler.errors import DeviceFailed, OperationError
 from reconciler.profiles import PROFILES, HardwareProfile
 
@@ -168,6 +168,13 @@ class PortalBackend:
     def __init__(self, session: Session, options: PortalOptions, model: str | None = None) -> None:
         self.session = session
         self.options = options
+        self.safe = SafeApplyOptions(
+            must_reach=(session.where,),
+            confirm_window=options.confirm_window,
+            probe_interval=min(2.0, options.confirm_window / 4),
+            guard=False,
+        )
+        """The engine's safe apply of network changes: the unit's API must keep answering."""
         self._client: httpx.Client | None = None
         self._model = model
         self._profile: HardwareProfile | None = None
@@ -258,6 +265,23 @@ class PortalBackend:
         if unavailable:
             out["unavailable"] = unavailable
         return out
+
+    def safe_apply_options(self) -> SafeApplyOptions:
+        return self.safe
+
+    def unreachable(self, targets: Sequence[str], timeout: float) -> list[str]:
+        """Probed from here, the only place this backend sees the unit from: every target
+        when the unit's API stops answering its unauthenticated /auth/ping, else none."""
+        try:
+            with httpx.Client(**{**self._client_options(), "timeout": timeout}) as client:
+                answered = client.get("/auth/ping").status_code == 200
+        except httpx.HTTPError:
+            answered = False
+        return [] if answered else list(targets)
+
+    def reopen(self) -> None:
+        """No revert guard process: it would need the unit's credentials in another process."""
+        return None
 
     def plan_problems(self, desired: dict[str, Any], observed: dict[str, Any]) -> list[str]:
         return plan_problems(desired, observed)

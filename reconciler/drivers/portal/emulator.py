@@ -85,6 +85,9 @@ class EmulatedDevice:
     """Path prefixes (after /platform/api/) answered 404, e.g. "perif/brightness"."""
     refuse: dict[str, tuple[str, str]] = field(default_factory=dict)
     """"PUT perif/wdt" -> (label, words): answer that write 422 `{"errors": {label: words}}`."""
+    ping_needs: tuple[str, str] | None = None
+    """(interface, address): /auth/ping answers only while it has that address, standing in
+    for a unit cut off on its management address (the API stays usable for the restore)."""
     fail_next: int = 0
     """Answer this many next requests 503 (transient failure)."""
     wdt: dict[str, Any] = field(
@@ -119,6 +122,8 @@ class EmulatedDevice:
     )
     expire_tokens_after_writes: int | None = None
     """Expire every token once this many writes were made (token expiry mid-apply)."""
+    leases: dict[int, list[str]] = field(default_factory=dict)
+    """DHCP addresses of interfaces set static, given back when DHCP is enabled again."""
     tokens: dict[str, float] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)
     """Every token handed out (tests check none leaks)."""
@@ -450,6 +455,8 @@ async def put_ipv4(request: Request, dev: EmulatedDevice) -> Response:
     if prefix is None:
         return _errors(422, "Net", f"invalid subnet mask {body['subnetMask']}")
     v6 = [a for a in iface["addresses"] if ":" in a]
+    if iface["dhcpEnabled"]:
+        dev.leases[iface["ifIndex"]] = list(iface["addresses"])
     iface.update(
         dhcpEnabled=False,
         addresses=[f"{body['ipAddress']}/{prefix}", *v6],
@@ -463,6 +470,8 @@ async def delete_ipv4(request: Request, dev: EmulatedDevice) -> Response:
     iface = _iface(request, dev)
     if iface is None:
         return _errors(422, "Net", "no interface with this ifIndex")
+    if not iface["dhcpEnabled"] and iface["ifIndex"] in dev.leases:
+        iface["addresses"] = dev.leases.pop(iface["ifIndex"])
     iface["dhcpEnabled"] = True
     return Response(status_code=200)
 
@@ -535,7 +544,19 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/edgehub/api/connection", get_connection),
     ("PUT", "/auth/user/admin/password", admin_password),
 )
+
+
+async def auth_ping(request: Request, dev: EmulatedDevice) -> Response:
+    if dev.ping_needs is not None:
+        name, address = dev.ping_needs
+        nic = next(i for i in dev.interfaces if i["name"] == name)
+        if address not in nic["addresses"]:
+            return PlainTextResponse("unreachable", status_code=503)
+    return PlainTextResponse("pong")
+
+
 OPEN: tuple[tuple[str, str, Handler], ...] = (
+    ("GET", "/auth/ping", auth_ping),
     ("GET", "/auth/token", auth_token),
     ("POST", "/auth/login", auth_login),
 )

@@ -18,3 +18,5 @@ class PortalOptions:
     timeout: float = 10.0
     rate: float = 50.0
     """Requests per second to this unit at most."""
+    confirm_window: float = 60.0
+    """Seconds a network change has to leave the unit's API answering, else it is restored."""
