@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from reconciler.operations import Target
     from reconciler.secrets import SecretResolver
 
-STATE_DIR_HELP = "state directory (default: /var/lib/reconciler as root, else the XDG state dir)"
+STATE_DIR_HELP = (
+    "state directory (default: $RECONCILER_STATE_DIR, else /var/lib/reconciler as root, "
+    "else the XDG state dir)"
+)
 
 
 def add_state_dir(p: argparse.ArgumentParser, *, nested: bool = False) -> None:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from reconciler.engine.change import Change
 from reconciler.errors import DeviceError, DeviceFailed, DeviceRefused, DeviceUnavailable
+
+if TYPE_CHECKING:
+    from reconciler.profiles import HardwareProfile
 
 __all__ = [
     "AreaDriver",
     "Backend",
     "Checkpointing",
+    "DeviceBackend",
     "DeviceError",
     "DeviceFailed",
     "DeviceRefused",
@@ -94,4 +98,15 @@ class Backend(Protocol):
 
     def observe(self) -> dict[str, Any]:
         """Configuration areas only: what the planner compares (fast)."""
+        ...
+
+
+class DeviceBackend(Backend, Protocol):
+    """A backend as the services and the status endpoint see it: also its hardware
+    profile and read-only telemetry (what `observe`, Modbus tags and the API read)."""
+
+    profile: HardwareProfile
+
+    def observe_all(self) -> dict[str, Any]:
+        """Configuration plus telemetry (system.cpuPercent, hwmon, host, disks)."""
         ...
