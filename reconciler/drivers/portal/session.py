@@ -254,8 +254,12 @@ def tls_context(ca_cert: str | None, insecure: bool) -> ssl.SSLContext:
 
 def client_options(ca_cert: str | None, insecure: bool, timeout: float = 10.0) -> dict[str, Any]:
     """httpx.Client/AsyncClient keyword arguments: TLS verified by default, timeouts on
-    every call, HTTP/1.1 keep-alive."""
+    every call, HTTP/1.1 keep-alive, and no cookies kept: the portal's `jwt` cookie would
+    duplicate the Bearer token on every request."""
+    from http.cookiejar import CookieJar, DefaultCookiePolicy
+
     return {
+        "cookies": CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         "verify": tls_context(ca_cert, insecure),
         "timeout": httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         "http1": True,
