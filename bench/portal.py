@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -76,16 +75,20 @@ def make_fleet(root: Path, urls: list[str], count: int) -> None:
 
 
 def timed(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """(seconds, peak RSS in MB of the child, stdout) of one reconcile run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    run = subprocess.run([str(RECONCILE), *args], capture_output=True, text=True, env=env)
-    seconds = time.perf_counter() - start
-    if run.returncode not in (0, 2):
-        sys.stderr.write(run.stdout[-2000:] + run.stderr[-2000:])
-        raise SystemExit(f"reconcile {args[0]} failed ({run.returncode})")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) // 1024, run.stdout
+    """(seconds, peak RSS in MB of that reconcile process alone, stdout) of one run."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(RECONCILE), *args], stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read()
+        if proc.returncode not in (0, 2):
+            sys.stderr.write(stdout[-2000:] + err.read()[-2000:])
+            raise SystemExit(f"reconcile {args[0]} failed ({proc.returncode})")
+    return seconds, usage.ru_maxrss // 1024, stdout
 
 
 def requests_of(url: str) -> int:
