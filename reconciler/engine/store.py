@@ -134,8 +134,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
-        with self.transaction():
-            self._mark_interrupted()
+        self._mark_interrupted()
 
     def close(self) -> None:
         self.db.close()
@@ -144,7 +143,9 @@ class Store:
         """Applies left 'running' by a process that is gone were interrupted (crash, kill)."""
         rows = self.db.execute("SELECT id, pid FROM applies WHERE status = 'running'").fetchall()
         for apply_id, pid in rows:
-            if not _alive(pid) or pid == os.getpid():
+            if _alive(pid) and pid != os.getpid():
+                continue
+            with self.transaction():  # the apply and its changes say so together
                 self.db.execute(
                     "UPDATE applies SET status='interrupted', error=? WHERE id=?",
                     ("the process ended before the apply finished", apply_id),

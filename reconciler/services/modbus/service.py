@@ -340,7 +340,7 @@ class ModbusService:
         with self._backend_lock:
             document = self.backend.observe_all()
         if any(tag.startswith("reconciler.") for tag in tags):
-            from reconciler.agent.status import read_status
+            from reconciler.syncstatus import read_status
 
             document["reconciler"] = reconciler_section(read_status(self.state_dir))
         return document
