@@ -7,11 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
-from reconciler.drivers.portal.emulator import PortalEmulator
+from reconciler.drivers.portal.emulator import EmulatedDevice, PortalEmulator
 
 CREDENTIALS = "admin:p@ssw0rd"
 SPEC = """\
@@ -33,6 +34,17 @@ spec:
     routePriority: [eth1, eth0, wlan0]
     dns: {primary: 10.0.1.1, secondary: 10.0.0.1}
 """
+
+
+@dataclass
+class Unit:
+    """One emulated unit on loopback and the CLI options that reach it."""
+
+    url: str
+    device: EmulatedDevice
+    args: list[str]
+    """--backend portal ... --state-dir ... --secrets-dir ..."""
+    spec: Path
 
 
 def free_port() -> int:

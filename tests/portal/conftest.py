@@ -1,22 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from portalkit import CREDENTIALS, SPEC, serve, write_secret
+from portalkit import CREDENTIALS, SPEC, Unit, serve, write_secret
 
 from reconciler.drivers.portal.emulator import EmulatedDevice, PortalEmulator
-
-
-@dataclass
-class Unit:
-    url: str
-    device: EmulatedDevice
-    args: list[str]
-    """--backend portal ... --state-dir ... --secrets-dir ..."""
-    spec: Path
 
 
 @pytest.fixture

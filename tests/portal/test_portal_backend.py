@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import Unit
-from portalkit import CREDENTIALS
+from portalkit import CREDENTIALS, Unit
 from testkit import Result, reconcile_cmd, subprocess_env
 
 from reconciler.engine.ports import Checkpointing

@@ -7,8 +7,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
-from conftest import Unit
-from portalkit import write_secret
+from portalkit import Unit, write_secret
 from testkit import SECRETS, reconcile_cmd, subprocess_env
 
 ACCOUNTS = """\
