@@ -16,7 +16,7 @@ from typing import Literal
 Risk = Literal["none", "disruptive", "connectivity", "reboot"]
 """What could go wrong when a change is applied (ordered from harmless to worst)."""
 
-BACKENDS = ("sim", "linux")
+BACKENDS = ("sim", "linux", "portal")
 """Every backend by name; `reconciler.operations.open_backend` opens them."""
 
 
@@ -50,17 +50,30 @@ class Area:
 
 
 _SSH = "the ssh server is how operators get in"
+_HOSTED = frozenset({"sim", "linux"})
+"""Areas the portal's REST API has no documented writes for."""
 
 AREAS: tuple[Area, ...] = (
     # identity and accounts first: reachable by the right people before the network changes
-    Area("system", "none", ""),
-    Area("access", "none", "", rules=(RiskRule("access.ssh", "connectivity", _SSH),)),
+    Area("system", "none", "", backends=_HOSTED),
+    Area(
+        "access",
+        "none",
+        "",
+        rules=(RiskRule("access.ssh", "connectivity", _SSH),),
+        backends=_HOSTED,
+    ),
     Area(
         "network",
         "connectivity",
         "interface, route, DNS and Wi-Fi changes can cut the device off",
     ),
-    Area("firewall", "connectivity", "firewall rules decide who can still reach the device"),
+    Area(
+        "firewall",
+        "connectivity",
+        "firewall rules decide who can still reach the device",
+        backends=_HOSTED,
+    ),
     # then what runs on top of them
     Area(
         "services",
@@ -79,18 +92,25 @@ AREAS: tuple[Area, ...] = (
                 "the transceiver mode (RS-232/422/485) switches at boot",
             ),
         ),
+        backends=_HOSTED,
     ),
     Area(
         "io", "disruptive", "digital outputs may drive wired equipment", backends=frozenset({"sim"})
     ),
     Area("gpio", "disruptive", "outputs may drive wired equipment"),
     Area("leds", "none", ""),
-    Area("brightness", "none", "", backends=frozenset({"sim"})),
+    Area("brightness", "none", "", backends=frozenset({"sim", "portal"})),
     Area("watchdog", "disruptive", "an armed watchdog resets the device when it is not fed"),
     # the services the agent hosts, then update policy last
-    Area("modbus", "disruptive", "reconfigures the running Modbus service", service=True),
-    Area("cloud", "none", "", service=True),
-    Area("update", "none", ""),
+    Area(
+        "modbus",
+        "disruptive",
+        "reconfigures the running Modbus service",
+        service=True,
+        backends=_HOSTED,
+    ),
+    Area("cloud", "none", "", service=True, backends=_HOSTED),
+    Area("update", "none", "", backends=_HOSTED),
 )
 
 BY_NAME: dict[str, Area] = {a.name: a for a in AREAS}

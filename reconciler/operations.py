@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from reconciler.drivers.portal.options import PortalOptions
     from reconciler.engine.applier import ApplyResult
     from reconciler.engine.change import Change, Plan
     from reconciler.engine.ports import DeviceBackend as Backend
@@ -90,11 +91,23 @@ def load_target(file: str | None, fleet: str | None, device: str | None) -> Targ
 
 
 def open_backend(
-    name: str, state_dir: Path, model: str | None, must_reach: tuple[str, ...] = ()
+    name: str,
+    state_dir: Path,
+    model: str | None,
+    must_reach: tuple[str, ...] = (),
+    portal: PortalOptions | None = None,
+    secrets: Callable[[str], str] | None = None,
 ) -> Backend:
     """The backend by name; the sim one is created from `model`'s factory defaults.
     `must_reach` (host:port, from the spec's agent.mustReach) guards connectivity changes
-    (the engine's safe apply): they are reverted if a target stops answering."""
+    (the engine's safe apply): they are reverted if a target stops answering. The portal
+    one needs `portal` (--endpoint, --credentials, ...) and `secrets` to resolve them."""
+    if name == "portal":
+        if portal is None or secrets is None:
+            raise OperationError("--backend portal needs --endpoint URL and --credentials NAME")
+        from reconciler.drivers.portal.backend import PortalBackend
+
+        return PortalBackend.open(portal, secrets, model)
     if name == "sim":
         from reconciler.drivers.sim.backend import SimBackend
 
@@ -112,11 +125,18 @@ def open_backend(
     raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
 
 
-def target_backend(name: str, state_dir: Path, target: Target) -> Backend:
+def target_backend(
+    name: str,
+    state_dir: Path,
+    target: Target,
+    portal: PortalOptions | None = None,
+    secrets: Callable[[str], str] | None = None,
+) -> Backend:
     """The backend for applying `target`: its model, its must-reach targets."""
     agent = target.spec.spec.agent
     must_reach = tuple(agent.must_reach or ()) if agent else ()
-    return open_backend(name, state_dir, target.spec.metadata.model, must_reach)
+    model = target.spec.metadata.model
+    return open_backend(name, state_dir, model, must_reach, portal, secrets)
 
 
 def open_store(state_dir: Path) -> Store:
@@ -142,12 +162,30 @@ def compute_plan(
 ) -> Plan:
     """Observe, diff and check for self-lockout (one engine call); changes an interrupted
     apply left behind that the device now reports are journaled as applied."""
-    from reconciler.engine.checked import checked_plan
     from reconciler.engine.store import Store
 
     observed = backend.observe()
     if isinstance(store, Store):  # the status endpoint plans over a read-only history
         store.verify_interrupted(target.name, observed)
+    inventory = store.inventory(target.name)
+    return plan_observed(target, backend, observed, inventory, secrets, status_port)
+
+
+def plan_observed(
+    target: Target,
+    backend: Backend,
+    observed: dict[str, Any],
+    inventory: Collection[tuple[str, str]],
+    secrets: Callable[[str], str],
+    status_port: int | None = None,
+) -> Plan:
+    """The plan for `target` against an observation already made (the agentless fleet
+    observes many devices at once); refused when the device itself rules the spec out."""
+    from reconciler.engine.checked import checked_plan
+
+    problems = device_problems(backend, target.desired(), observed)
+    if problems:
+        raise OperationError("; ".join(problems))
     try:
         return checked_plan(
             target.name,
@@ -155,11 +193,18 @@ def compute_plan(
             target.desired(),
             observed,
             secrets=secrets,
-            inventory=store.inventory(target.name),
+            inventory=inventory,
             status_port=status_port,
         )
     except LookupError as exc:
         raise OperationError(str(exc.args[0])) from None
+
+
+def device_problems(backend: Any, desired: dict[str, Any], observed: dict[str, Any]) -> list[str]:
+    """What the device says rules the spec out (an area it lacks, a value outside its own
+    ranges), from backends that can tell (the portal one)."""
+    check = getattr(backend, "plan_problems", None)
+    return list(check(desired, observed)) if check is not None else []
 
 
 def refusals_for(

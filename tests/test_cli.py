@@ -242,7 +242,7 @@ def test_bash_completion_from_the_real_parser() -> None:
     assert _complete(script, "fleet", "ex") == ["explain"]
     assert _complete(script, "modbus", "") == ["serve"]
     assert _complete(script, "plan", "--sta") == ["--state-dir"]
-    assert _complete(script, "plan", "--backend", "") == ["sim", "linux"]
+    assert _complete(script, "plan", "--backend", "") == ["sim", "linux", "portal"]
     assert "watchdog" in _complete(script, "sim", "fault", "")
     zsh = subprocess.run(
         [*reconcile_cmd(), "completion", "zsh"], capture_output=True, text=True, check=True

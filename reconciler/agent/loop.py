@@ -72,6 +72,8 @@ class AgentConfig:
     trust: TrustPolicy = field(default_factory=TrustPolicy)
     status_port: int | None = None
     retry: bool = False
+    portal: Any = None
+    """PortalOptions of `--backend portal` (reconciler.drivers.portal.options)."""
     allow_non_fast_forward: bool = False
     stop_timeout: float = 10.0
 
@@ -607,7 +609,7 @@ class Agent:
         from reconciler import operations as ops
 
         cfg = self.config
-        backend = ops.target_backend(cfg.backend, cfg.state_dir, target)
+        backend = ops.target_backend(cfg.backend, cfg.state_dir, target, cfg.portal, self.secrets)
         store = ops.open_store(cfg.state_dir)
         try:
             with ops.locked(store):

@@ -79,7 +79,9 @@ class StatusEndpointListener:
         metrics_public: tuple[str, int] | None = None,
         tags: Any = None,
         cloud_connection: Any = None,
+        portal: Any = None,
     ) -> None:
+        self.portal = portal
         self.tags = tags
         self.cloud_connection = cloud_connection
         self.listen = listen
@@ -100,7 +102,9 @@ class StatusEndpointListener:
         from reconciler.operations import target_backend
 
         context = ApiContext(
-            backend=target_backend(self.backend_name, self.state_dir, target),
+            backend=target_backend(
+                self.backend_name, self.state_dir, target, self.portal, self.secrets
+            ),
             state_dir=self.state_dir,
             secrets=self.secrets,
             target=lambda: self.target,

@@ -57,6 +57,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         trust=trust if args.verify_signatures else TrustPolicy(),
         status_port=args.listen[1] if args.listen else None,
         retry=args.retry,
+        portal=options.portal(args),
         allow_non_fast_forward=args.allow_non_fast_forward,
         stop_timeout=args.stop_timeout,
     )
@@ -89,6 +90,7 @@ def _attach_services(agent: Agent, args: argparse.Namespace) -> None:
                 tls=(args.tls_cert, args.tls_key),
                 metrics_public=args.metrics_public,
                 tags=modbus.tags,
+                portal=cfg.portal,
                 cloud_connection=uplink.connection_state,
             )
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.cli import options
 
@@ -45,6 +45,17 @@ def arguments_plan(p: argparse.ArgumentParser) -> None:
     options.add_json(p)
     p.add_argument("--force", action="store_true", help="override self-lockout refusals")
 
+    g = p.add_argument_group("agentless fleet (--fleet DIR --all)")
+    g.add_argument(
+        "--all", action="store_true", help="every device of --fleet with metadata.connection"
+    )
+    g.add_argument(
+        "--selector", action="append", metavar="K=V", help="only devices with this label"
+    )
+    g.add_argument(
+        "--concurrency", type=int, default=20, metavar="N", help="devices at once (default: 20)"
+    )
+
 
 def arguments_apply(p: argparse.ArgumentParser) -> None:
     arguments_plan(p)
@@ -74,6 +85,58 @@ def arguments_rollback(p: argparse.ArgumentParser) -> None:
     options.add_secrets_dir(p)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--force", action="store_true", help="override self-lockout refusals")
+
+
+def _backend(args: argparse.Namespace, target: Target) -> Any:
+    from reconciler import operations as ops
+
+    state_dir = options.state_dir(args)
+    portal = options.portal(args)
+    return ops.target_backend(args.backend, state_dir, target, portal, options.secrets(args))
+
+
+def cmd_fleet_all(args: argparse.Namespace, apply: bool) -> int:
+    """`plan|apply --fleet DIR --all`: every selected device with a connection."""
+    import asyncio
+    from pathlib import Path
+
+    from reconciler.errors import OperationError
+    from reconciler.fleet import agentless
+    from reconciler.output import emit_json
+
+    if not args.fleet or args.device or args.file:
+        raise OperationError("--all needs --fleet DIR (and no --device or --file)")
+    if apply and not args.yes:
+        raise OperationError("apply --all changes every selected device: pass --yes to go ahead")
+    if args.concurrency < 1:
+        raise OperationError("--concurrency must be at least 1")
+    targets = agentless.select_targets(Path(args.fleet), agentless.parse_selector(args.selector))
+    progress = _progress(len(targets)) if not args.json and sys.stderr.isatty() else None
+    fleet = agentless.FleetRun(
+        options.state_dir(args), options.secrets(args), args.concurrency, args.force,
+        on_done=progress or (lambda run: None),
+    )  # fmt: skip
+    runs = asyncio.run(fleet.run(targets, apply))
+    if progress is not None:
+        sys.stderr.write("\n")
+    if args.json:
+        emit_json({"devices": [r.as_dict() for r in runs], "summary": agentless.summary(runs)})
+    else:
+        sys.stdout.write(agentless.table(runs))
+    return agentless.exit_code(runs)
+
+
+def _progress(total: int) -> Any:
+    """A one-line progress bar on stderr (terminals only)."""
+    done = [0]
+
+    def tick(run: Any) -> None:
+        done[0] += 1
+        filled = 30 * done[0] // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done[0]}/{total}")
+        sys.stderr.flush()
+
+    return tick
 
 
 # --- validate / schema ------------------------------------------------------------------
@@ -135,9 +198,11 @@ def _print_refusals(plan: Plan, force: bool) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from reconciler import operations as ops
 
+    if args.all:
+        return cmd_fleet_all(args, apply=False)
     target = options.target(args)
     state_dir = options.state_dir(args)
-    backend = ops.target_backend(args.backend, state_dir, target)
+    backend = _backend(args, target)
     store = ops.open_store(state_dir)
     plan = ops.compute_plan(target, backend, store, options.secrets(args))
     _print_plan(plan, args.json)
@@ -167,7 +232,6 @@ def _run_workflow(
     args: argparse.Namespace, target: Target, store: Store, show_plan: bool
 ) -> Outcome:
     """The apply workflow with this command's options, prompt and output."""
-    from reconciler import operations as ops
     from reconciler.workflow import apply_target
 
     def on_plan(plan: Plan) -> None:
@@ -177,7 +241,7 @@ def _run_workflow(
 
     return apply_target(
         target,
-        ops.target_backend(args.backend, options.state_dir(args), target),
+        _backend(args, target),
         store,
         options.secrets(args),
         force=args.force,
@@ -190,6 +254,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from reconciler import operations as ops
     from reconciler.output import emit_json
 
+    if args.all:
+        return cmd_fleet_all(args, apply=True)
     target = options.target(args)
     store = ops.open_store(options.state_dir(args))
     outcome = _run_workflow(args, target, store, show_plan=not args.json)
@@ -228,7 +294,13 @@ def cmd_observe(args: argparse.Namespace) -> int:
     model = None
     if args.file or args.fleet:
         model = options.target(args).spec.metadata.model
-    backend = ops.open_backend(args.backend, options.state_dir(args), model or args.model)
+    backend = ops.open_backend(
+        args.backend,
+        options.state_dir(args),
+        model or args.model,
+        portal=options.portal(args),
+        secrets=options.secrets(args),
+    )
     observed = backend.observe_all()
     if args.json:
         emit_json(redact_observed(observed))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from reconciler.areas import BACKENDS
 
 if TYPE_CHECKING:
+    from reconciler.drivers.portal.options import PortalOptions
     from reconciler.operations import Target
     from reconciler.secrets import SecretResolver
 
@@ -45,6 +46,19 @@ def add_backend(p: argparse.ArgumentParser) -> None:
         choices=BACKENDS,
         help=f"the device to talk to: {', '.join(BACKENDS)} (default: sim)",
     )
+    add_portal(p)
+
+
+def add_portal(p: argparse.ArgumentParser) -> None:
+    """How `--backend portal` reaches its unit."""
+    g = p.add_argument_group("portal backend (--backend portal)")
+    g.add_argument("--endpoint", metavar="URL", help="the unit's portal URL, e.g. https://10.0.0.5")
+    g.add_argument(
+        "--credentials", metavar="NAME", help='secret holding "user:password" (never the value)'
+    )
+    g.add_argument("--account", choices=("os", "admin"), default="os", help="default: os")
+    g.add_argument("--ca-cert", metavar="FILE", help="CA bundle to verify the unit's TLS with")
+    g.add_argument("--insecure", action="store_true", help="do not verify TLS (lab units only)")
 
 
 def add_target(p: argparse.ArgumentParser, title: str = "which spec") -> None:
@@ -109,6 +123,20 @@ def secrets(args: argparse.Namespace) -> SecretResolver:
     from reconciler.secrets import SecretResolver
 
     return SecretResolver(secrets_dir(args))
+
+
+def portal(args: argparse.Namespace) -> PortalOptions | None:
+    """--endpoint/--credentials/... of `--backend portal`; None for other backends."""
+    if getattr(args, "backend", None) != "portal":
+        return None
+    from reconciler.drivers.portal.options import PortalOptions
+    from reconciler.errors import OperationError
+
+    if not args.endpoint or not args.credentials:
+        raise OperationError("--backend portal needs --endpoint URL and --credentials NAME")
+    return PortalOptions(
+        args.endpoint, args.credentials, args.account, args.ca_cert, bool(args.insecure)
+    )
 
 
 def target(args: argparse.Namespace) -> Target:

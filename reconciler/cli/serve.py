@@ -93,11 +93,14 @@ def _context(args: argparse.Namespace) -> ApiContext:
     target = options.target(args) if options.has_target(args) else None
     state_dir = options.state_dir(args)
     model = target.spec.metadata.model if target is not None else None
-    backend = ops.open_backend(args.backend, state_dir, model)
+    secrets = options.secrets(args)
+    backend = ops.open_backend(
+        args.backend, state_dir, model, portal=options.portal(args), secrets=secrets
+    )
     return ApiContext(
         backend=backend,
         state_dir=state_dir,
-        secrets=options.secrets(args),
+        secrets=secrets,
         target=target,
         mode="serve",
         cache_seconds=args.cache_seconds,

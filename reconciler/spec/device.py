@@ -10,6 +10,7 @@ from reconciler.spec.access import AccessSpec
 from reconciler.spec.agent import AgentSpec
 from reconciler.spec.base import SpecModel
 from reconciler.spec.cloud import CloudSpec
+from reconciler.spec.connection import Connection
 from reconciler.spec.firewall import FirewallSpec
 from reconciler.spec.gpio import GpioSpec
 from reconciler.spec.io import IoSpec
@@ -36,6 +37,8 @@ class Metadata(SpecModel):
     """Hardware model; selects the hardware profile (see `reconcile validate --help`)."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Labels that fleet groups select on (site, role, ...)."""
+    connection: Connection | None = None
+    """How a management host reaches the device (agentless `--all` runs)."""
 
     @field_validator("model")
     @classmethod

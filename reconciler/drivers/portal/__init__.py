@@ -1,0 +1,1 @@
+"""The portal backend: a unit driven through its platform-portal REST API (httpx)."""
