@@ -258,8 +258,11 @@ def layer_schemas() -> dict[str, dict[str, Any]]:
     complete and check keys in groups as they do in device files.
     """
     from reconciler.spec.device import Spec
+    from reconciler.spec.schema_docs import DocstringJsonSchema
 
-    fragment = Spec.model_json_schema(by_alias=True, mode="validation")
+    fragment = Spec.model_json_schema(
+        by_alias=True, mode="validation", schema_generator=DocstringJsonSchema
+    )
     _relax(fragment)
     defs = fragment.pop("$defs", {})
     fragment["title"] = "Spec fragment"
@@ -268,7 +271,9 @@ def layer_schemas() -> dict[str, dict[str, Any]]:
         ("fleet.schema.json", FleetDocument, "reconciler Fleet (fleet.yaml)"),
         ("group.schema.json", GroupDocument, "reconciler Group (groups/NAME.yaml)"),
     ):
-        schema = model.model_json_schema(by_alias=True, mode="validation")
+        schema = model.model_json_schema(
+            by_alias=True, mode="validation", schema_generator=DocstringJsonSchema
+        )
         schema.setdefault("$defs", {}).update(defs)
         schema["$defs"]["SpecFragment"] = fragment
         description = schema["properties"]["spec"].get("description", "")

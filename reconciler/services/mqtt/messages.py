@@ -41,7 +41,6 @@ class Message(BaseModel):
         alias_generator=to_camel,
         validate_by_name=True,
         serialize_by_alias=True,
-        use_attribute_docstrings=True,
         json_schema_serialization_defaults_required=True,
         frozen=True,
     )
@@ -269,12 +268,17 @@ def message_schema() -> dict[str, Any]:
     from pydantic import TypeAdapter
 
     from reconciler.schema import SCHEMA_DRAFT
+    from reconciler.spec.schema_docs import DocstringJsonSchema
 
     outgoing: Any = Status | Offline | State | Telemetry
     for event in EVENTS.values():
         outgoing = outgoing | event
-    sent = TypeAdapter(outgoing).json_schema(mode="serialization", by_alias=True)
-    accepted = SyncRequest.model_json_schema(mode="validation", by_alias=True)
+    sent = TypeAdapter(outgoing).json_schema(
+        mode="serialization", by_alias=True, schema_generator=DocstringJsonSchema
+    )
+    accepted = SyncRequest.model_json_schema(
+        mode="validation", by_alias=True, schema_generator=DocstringJsonSchema
+    )
     defs = {**sent.pop("$defs"), "SyncRequest": accepted}
     return {
         "$schema": SCHEMA_DRAFT,
