@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
-from reconciler.operations import BACKENDS
+from reconciler.areas import BACKENDS
 
 if TYPE_CHECKING:
     from reconciler.engine.change import Plan

@@ -1,4 +1,8 @@
-"""Runtime errors that reach the user as one sentence (never a traceback)."""
+"""Runtime errors that reach the user as one sentence (never a traceback).
+
+Drivers raise the typed device errors below, so the engine and the services decide what a
+failure means (a Modbus exception code, a retry, a stop) from its type, never by parsing
+the message text."""
 
 
 class OperationError(RuntimeError):
@@ -6,4 +10,17 @@ class OperationError(RuntimeError):
 
 
 class DeviceError(OperationError):
-    """The device refused a change (the reference APIs' 400/404/422 cases)."""
+    """The device could not apply or report a change (the base of the typed errors)."""
+
+
+class DeviceRefused(DeviceError):
+    """The device rejected the change as invalid (the reference APIs' 400/404/422 cases):
+    retrying the same change cannot help."""
+
+
+class DeviceFailed(DeviceError):
+    """The device accepted the request but failed to carry it out (a 5xx, a tool's error)."""
+
+
+class DeviceUnavailable(DeviceError):
+    """The device, or this area of it, cannot be reached or does not exist on this backend."""

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
+    from reconciler.spec.base import Loc
     from reconciler.spec.device import DeviceSpec
-
-Loc = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000

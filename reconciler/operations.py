@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from reconciler.engine.store import Store
     from reconciler.spec.device import DeviceSpec
 
+from reconciler.areas import BACKENDS
 from reconciler.errors import OperationError
 
-BACKENDS = ("sim", "linux")
 __all__ = ["OperationError"]
 
 

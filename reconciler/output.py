@@ -71,9 +71,9 @@ def plan_text(plan: Plan, paint: Painter) -> str:
 
 
 def _by_area(changes: Iterable[Change]) -> list[Change]:
-    from reconciler.engine.applier import area_rank
+    from reconciler.areas import rank
 
-    return sorted(changes, key=lambda c: area_rank(c.area))
+    return sorted(changes, key=lambda c: rank(c.area))
 
 
 def history_text(records: list[ApplyRecord]) -> str:

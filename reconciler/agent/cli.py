@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from reconciler.areas import BACKENDS
 from reconciler.errors import OperationError
-from reconciler.operations import BACKENDS
 
 
 def _state_dir(args: argparse.Namespace) -> Path:

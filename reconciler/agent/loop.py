@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from reconciler.agent.sources import Source, SourceError
 from reconciler.agent.status import iso, write_status
 from reconciler.agent.trust import TrustPolicy, verify_commit
+from reconciler.areas import SERVICE_AREAS
 from reconciler.errors import OperationError
 from reconciler.fsutil import atomic_write
 from reconciler.loader import SpecError
@@ -39,7 +40,6 @@ log = logging.getLogger("reconciler.agent")
 MAX_FAILURES = 2
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 300.0
 RISKS_GATED = ("reboot", "disruptive")
-SERVICE_AREAS = frozenset({"modbus", "cloud"})
 SUSPEND_FILE = "suspended"
 AGENT_FILE = "agent.json"
 
@@ -437,7 +437,7 @@ class Agent:
         waiting: list[dict[str, Any]] = []
         reported: list[Change] = []
         for change in plan.changes:
-            if per_area.get(change.area, policy) == "report":  # type: ignore[call-overload]
+            if per_area.get(change.area, policy) == "report":
                 reported.append(change)
             elif change.risk in RISKS_GATED and window is not None and not window[0]:
                 until = window[1]

@@ -114,7 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `reconcile serve` on the CLI's subparsers."""
-    from reconciler.operations import BACKENDS
+    from reconciler.areas import BACKENDS
 
     text = "serve the read-only status endpoint (portal read APIs, sync status, metrics)"
     p = sub.add_parser("serve", help=text, description=text[0].upper() + text[1:] + ".")

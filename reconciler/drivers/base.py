@@ -1,11 +1,12 @@
-"""What every backend offers: the engine's view (per-area drivers, observe) plus the
-read-only telemetry that `observe`, Modbus tags and the status endpoint read."""
+"""What every device backend offers: the engine's view (reconciler.engine.ports.Backend)
+plus the hardware profile and the read-only telemetry that `observe`, Modbus tags and the
+status endpoint read."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from reconciler.engine.applier import AreaDriver
+from reconciler.engine.ports import AreaDriver
 from reconciler.profiles import HardwareProfile
 
 

@@ -1,11 +1,12 @@
 """Run a plan through the backend's drivers in dependency order, verifying each area.
 
-Areas run in AREA_ORDER: identity and accounts first (so the device is reachable by the
-right people before its network changes), then network and firewall, then what runs on
-top of them (services, ports, I/O), then the services the agent hosts (Modbus, cloud), and
-update policy last. After an area is applied it is observed again: a change the device does
-not report afterwards failed, it did not succeed quietly. The first failure stops the apply
-at that area boundary; everything is journaled before and after, so the next run converges.
+Areas run in the registry's order (reconciler.areas): identity and accounts first (so the
+device is reachable by the right people before its network changes), then network and
+firewall, then what runs on top of them (services, ports, I/O), then the services the agent
+hosts (Modbus, cloud), and update policy last. After an area is applied it is observed
+again: a change the device does not report afterwards failed, it did not succeed quietly.
+The first failure stops the apply at that area boundary; everything is journaled before
+and after, so the next run converges.
 """
 
 from __future__ import annotations
@@ -16,48 +17,17 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from reconciler.areas import rank
 from reconciler.engine.change import Change, Plan
 from reconciler.engine.document import MISSING, get, managed_view
-from reconciler.engine.planner import SecretLookup, plan_changes
+from reconciler.engine.planner import plan_changes
+from reconciler.engine.ports import Backend, SecretLookup
 from reconciler.engine.store import Store
-
-AREA_ORDER = (
-    "system",
-    "access",
-    "network",
-    "firewall",
-    "services",
-    "serial",
-    "io",
-    "gpio",
-    "leds",
-    "brightness",
-    "watchdog",
-    "modbus",
-    "cloud",
-    "update",
-)
 
 FAILPOINT_ENV = "RECONCILER_FAILPOINT"
 """Test hook: `after-area:NAME` or `before-area:NAME` kills the process there (SIGKILL)."""
-
-
-class AreaDriver(Protocol):
-    """What the engine needs from a driver: read one area, execute changes to it."""
-
-    def observe(self) -> Any: ...
-
-    def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None: ...
-
-
-class Backend(Protocol):
-    name: str
-
-    def driver(self, area: str) -> AreaDriver: ...
-
-    def observe(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -67,10 +37,6 @@ class ApplyResult:
     applied: int
     error: str | None
     observed_hash: str | None
-
-
-def area_rank(area: str) -> int:
-    return AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER)
 
 
 def state_hash(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> str:
@@ -108,7 +74,7 @@ def apply_plan(
     secret references only) is recorded so `rollback` can return to it. `should_stop` is
     asked at every area boundary (a safe point): SIGTERM never tears an area in half."""
     apply_id = store.begin(plan, source, dict(document if document is not None else desired))
-    indexed = sorted(enumerate(plan.changes), key=lambda ic: (area_rank(ic[1].area), ic[0]))
+    indexed = sorted(enumerate(plan.changes), key=lambda ic: (rank(ic[1].area), ic[0]))
     areas: dict[str, list[tuple[int, Change]]] = {}
     for seq, change in indexed:
         areas.setdefault(change.area, []).append((seq, change))

@@ -6,8 +6,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler.areas import Risk
+
 Op = Literal["add", "replace", "remove"]
-Risk = Literal["none", "disruptive", "connectivity", "reboot"]
 RISK_ORDER: tuple[Risk, ...] = ("none", "disruptive", "connectivity", "reboot")
 
 SENSITIVE = "(sensitive)"

@@ -10,7 +10,7 @@ secrets) or by crypt hash (account passwords); their values never enter a Change
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.engine.change import (
@@ -24,13 +24,8 @@ from reconciler.engine.change import (
 )
 from reconciler.engine.credentials import fingerprint, verify_password
 from reconciler.engine.document import MISSING, json_pointer
+from reconciler.engine.ports import Inventory, SecretLookup
 from reconciler.engine.risk import classify
-
-SecretLookup = Callable[[str], str]
-"""Returns a secret's value by name; raises LookupError (reconciler.secrets.SecretNotFound)."""
-
-Inventory = Collection[tuple[str, str]]
-"""(collection dotted path, item name) pairs the reconciler created."""
 
 PRUNE_KEY = "prune"
 """Area-level flag: remove items the reconciler created that are gone from the spec."""

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from reconciler.loader import Loc, Problem, SpecError, dotted
+from reconciler.loader import Problem, SpecError, dotted
+from reconciler.spec.base import Loc
 
 if TYPE_CHECKING:
     from reconciler.fleet.validate import Report

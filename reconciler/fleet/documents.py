@@ -28,7 +28,6 @@ from pydantic import Field, ValidationError, field_validator
 from reconciler.fleet.merge import Layer
 from reconciler.fleet.source import FleetSource
 from reconciler.loader import (
-    Loc,
     Problem,
     SpecError,
     YamlDocument,
@@ -36,7 +35,7 @@ from reconciler.loader import (
     parse_document,
     validation_problems,
 )
-from reconciler.spec.base import SpecModel
+from reconciler.spec.base import Loc, SpecModel
 from reconciler.spec.device import DEVICE_NAME, LABEL_KEY, LABEL_VALUE, Metadata
 
 FLEET_FILE = "fleet.yaml"

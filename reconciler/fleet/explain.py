@@ -8,7 +8,8 @@ from typing import Any
 
 from reconciler.fleet.merge import Merged, apply_layer, is_named_list
 from reconciler.fleet.render import RenderedDevice, render_fleet_device
-from reconciler.loader import Loc, Problem, SpecError, dotted
+from reconciler.loader import Problem, SpecError, dotted
+from reconciler.spec.base import Loc
 
 
 @dataclass

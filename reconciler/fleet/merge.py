@@ -23,7 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from reconciler.loader import Loc, Pos, Problem, dotted
+from reconciler.loader import Pos, Problem, dotted
+from reconciler.spec.base import Loc
 
 
 class Origin(NamedTuple):

@@ -24,13 +24,13 @@ from reconciler.fleet.documents import (
 from reconciler.fleet.merge import Layer, Merged, apply_layer, merge_layers
 from reconciler.fleet.source import DirSource
 from reconciler.loader import (
-    Loc,
     Problem,
     SpecError,
     YamlDocument,
     dotted,
     validation_problems,
 )
+from reconciler.spec.base import Loc
 
 if TYPE_CHECKING:
     from reconciler.spec.device import DeviceSpec

@@ -17,9 +17,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema, field_validator
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
-from reconciler.spec.base import Port, SecretRef, SpecModel
+from reconciler.spec.base import Loc, Port, SecretRef, SpecModel
 
 BUILTIN_ROLES: dict[str, tuple[str, ...]] = {"admin": ("*:*",)}
 """Roles every device has; they cannot be redefined in `roles`."""

@@ -3,29 +3,18 @@ apply, and the targets a connectivity change must keep reachable. Never diffed."
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
+from reconciler.areas import AREA_NAMES
 from reconciler.spec.base import Name, SpecModel
 
 Policy = Literal["auto", "report"]
-Area = Literal[
-    "system",
-    "network",
-    "firewall",
-    "access",
-    "watchdog",
-    "gpio",
-    "leds",
-    "brightness",
-    "io",
-    "serial",
-    "modbus",
-    "cloud",
-    "update",
-    "services",
-]
+if TYPE_CHECKING:
+    Area = str
+else:
+    Area = Literal[AREA_NAMES]  # the registry's areas, an enum in the schema
 
 
 class HealthCheck(SpecModel):

@@ -9,6 +9,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+Loc = tuple[str | int, ...]
+"""Where a value sits in a document: keys and list indexes from the root."""
+
 
 class SpecModel(BaseModel):
     """Strict: unknown keys are errors; only camelCase aliases are accepted in YAML."""

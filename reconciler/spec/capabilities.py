@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile, get_profile
 from reconciler.spec import (
     access,
@@ -19,6 +18,7 @@ from reconciler.spec import (
     serial,
     watchdog,
 )
+from reconciler.spec.base import Loc
 from reconciler.spec.device import DeviceSpec
 
 

@@ -12,8 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from reconciler.loader import Loc
-from reconciler.spec.base import HostOrIp, Port, SecretRef, SpecModel
+from reconciler.spec.base import HostOrIp, Loc, Port, SecretRef, SpecModel
 
 
 def _version_text(value: Any) -> Any:

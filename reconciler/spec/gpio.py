@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
-from reconciler.spec.base import SpecModel
+from reconciler.spec.base import Loc, SpecModel
 
 
 class GpioPin(SpecModel):

@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
-from reconciler.spec.base import SpecModel
+from reconciler.spec.base import Loc, SpecModel
 
 
 def _on_off(value: Any) -> Any:

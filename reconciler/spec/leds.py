@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
+from reconciler.spec.base import Loc
 
 LedState = Literal["on", "off"]
 

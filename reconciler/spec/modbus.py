@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
-from reconciler.spec.base import HostOrIp, IPAddress, Name, Port, SpecModel
+from reconciler.spec.base import HostOrIp, IPAddress, Loc, Name, Port, SpecModel
 from reconciler.spec.serial import describe_ports
 
 MAX_ADDRESS = 65535

@@ -15,13 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
 from reconciler.spec.base import (
     Hostname,
     HostOrIp,
     InterfaceAddress,
     IPv4,
+    Loc,
     Name,
     SecretRef,
     SpecModel,

@@ -10,9 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
-from reconciler.spec.base import SpecModel
+from reconciler.spec.base import Loc, SpecModel
 
 SerialMode = Literal["rs232", "rs422", "rs485-2w", "rs485-4w"]
 Parity = Literal["none", "odd", "even", "mark", "space"]

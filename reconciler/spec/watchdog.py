@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from reconciler.loader import Loc
 from reconciler.profiles import HardwareProfile
-from reconciler.spec.base import SpecModel
+from reconciler.spec.base import Loc, SpecModel
 
 
 class WatchdogSpec(SpecModel):

@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from linux_fakehost import FakeMachine
 
-from reconciler.drivers.linux.areas import CONFIG_AREAS
+from reconciler.areas import AREA_NAMES
 from reconciler.drivers.linux.backend import LinuxBackend
 from reconciler.drivers.linux.context import LinuxOptions
 from reconciler.drivers.sim.backend import SimBackend
-from reconciler.engine.applier import AREA_ORDER
 from reconciler.errors import DeviceError
 
-EVERY_AREA = sorted({*AREA_ORDER, *CONFIG_AREAS})
+EVERY_AREA = sorted(AREA_NAMES)
 
 
 def tree_state(*roots: Path) -> dict[str, Any]:

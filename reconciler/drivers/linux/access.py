@@ -26,7 +26,7 @@ from reconciler.drivers.linux.files import (
 )
 from reconciler.engine.change import Change, is_secret_ref
 from reconciler.engine.credentials import hash_password
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 ROLES_FILE = "/etc/reconciler/roles.json"

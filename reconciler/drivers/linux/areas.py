@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from reconciler.areas import implemented_by
 from reconciler.drivers.linux.access import AccessDriver
 from reconciler.drivers.linux.context import Context
 from reconciler.drivers.linux.firewall import FirewallDriver
@@ -18,8 +19,8 @@ from reconciler.drivers.linux.system import SystemDriver
 from reconciler.drivers.linux.update import UpdateDriver
 from reconciler.drivers.linux.watchdog import WatchdogDriver
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
-from reconciler.errors import DeviceError
+from reconciler.engine.ports import AreaDriver, SecretLookup
+from reconciler.errors import DeviceUnavailable
 
 DRIVERS: dict[str, Any] = {
     "system": SystemDriver,
@@ -34,22 +35,8 @@ DRIVERS: dict[str, Any] = {
     "update": UpdateDriver,
 }
 STORED = ("modbus", "cloud")
-CONFIG_AREAS = (*DRIVERS, *STORED)
-RISKY = ("network", "firewall", "access")
-"""Areas whose changes can cut the device off: applied inside a confirm window."""
-
-
-class Driver(Protocol):
-    def observe(self) -> Any: ...
-
-    def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None: ...
-
-
-@runtime_checkable
-class Checkpointed(Driver, Protocol):
-    def checkpoint(self, changes: Sequence[Change]) -> dict[str, Any]: ...
-
-    def restore(self, snap: dict[str, Any]) -> None: ...
+"""Areas whose settings the agent's own services read: kept in the state dir."""
+CONFIG_AREAS = implemented_by("linux")
 
 
 class NotManaged:
@@ -62,12 +49,12 @@ class NotManaged:
         return None
 
     def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
-        raise DeviceError(f"the linux backend does not manage {self.area}")
+        raise DeviceUnavailable(f"the linux backend does not manage {self.area}")
 
 
-def make_driver(ctx: Context, area: str) -> Driver:
+def make_driver(ctx: Context, area: str) -> AreaDriver:
     if area in DRIVERS:
-        driver: Driver = DRIVERS[area](ctx)
+        driver: AreaDriver = DRIVERS[area](ctx)
         return driver
     if area in STORED:
         return StoredDriver(ctx, area)

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reconciler.areas import CONNECTIVITY_AREAS
 from reconciler.drivers.linux import disks, hostinfo, hwmon, nics, processes
 from reconciler.drivers.linux.access import AccessDriver
-from reconciler.drivers.linux.areas import CONFIG_AREAS, RISKY, Checkpointed, Driver, make_driver
+from reconciler.drivers.linux.areas import CONFIG_AREAS, make_driver
 from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.network import NetworkDriver
@@ -18,6 +19,7 @@ from reconciler.drivers.linux.runner import Runner, SubprocessRunner
 from reconciler.drivers.linux.safe import SafeApply
 from reconciler.drivers.linux.services import ServicesDriver
 from reconciler.drivers.linux.usage import UsageSampler
+from reconciler.engine.ports import AreaDriver, Checkpointing
 from reconciler.errors import DeviceError, OperationError
 from reconciler.profiles import HardwareProfile, get_profile
 
@@ -33,7 +35,7 @@ class LinuxBackend:
         self.ctx = ctx
         self.profile = profile
         self.usage = UsageSampler(ctx.host)
-        self._drivers: dict[str, Driver] = {}
+        self._drivers: dict[str, AreaDriver] = {}
 
     @classmethod
     def open(
@@ -63,10 +65,10 @@ class LinuxBackend:
     def host(self) -> Host:
         return self.ctx.host
 
-    def driver(self, area: str) -> Driver:
+    def driver(self, area: str) -> AreaDriver:
         if area not in self._drivers:
             driver = make_driver(self.ctx, area)
-            if area in RISKY and isinstance(driver, Checkpointed):
+            if area in CONNECTIVITY_AREAS and isinstance(driver, Checkpointing):
                 risky = driver.risky if isinstance(driver, AccessDriver) else _always
                 driver = SafeApply(self.ctx, area, driver, risky)
             self._drivers[area] = driver

@@ -15,7 +15,7 @@ from reconciler.drivers.linux.context import Context, desired_after
 from reconciler.drivers.linux.facts import config, nft
 from reconciler.drivers.linux.files import MANAGED_HEADER, dropins, restore, snapshot
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 PERSIST = "/etc/reconciler/nftables.nft"

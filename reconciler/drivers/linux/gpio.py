@@ -16,7 +16,7 @@ from reconciler.drivers.linux.context import Context, desired_after
 from reconciler.drivers.linux.facts import sysfs
 from reconciler.drivers.linux.host import Unavailable
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 SYSFS = "/sys/class/gpio"

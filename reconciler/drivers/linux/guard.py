@@ -9,11 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from reconciler.drivers.linux.areas import Checkpointed, make_driver
+from reconciler.drivers.linux.areas import make_driver
 from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.runner import SubprocessRunner
 from reconciler.drivers.linux.safe import claim, record_revert
+from reconciler.engine.ports import Checkpointing
 
 POLL = 0.5
 
@@ -31,7 +32,7 @@ def run(pending: Path) -> int:
     ctx = Context(host, options, Path(data["stateDir"]))
     driver = make_driver(ctx, data["area"])
     try:
-        if isinstance(driver, Checkpointed):
+        if isinstance(driver, Checkpointing):
             driver.restore(data["snapshot"])
     finally:
         record_revert(

@@ -13,7 +13,7 @@ from reconciler.drivers.linux.context import Context, desired_after, touched
 from reconciler.drivers.linux.facts import iproute
 from reconciler.drivers.linux.files import restore, snapshot
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 METRIC_BASE = 100

@@ -21,11 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.drivers.linux.areas import Checkpointed
 from reconciler.drivers.linux.context import Context
 from reconciler.drivers.linux.runner import SubprocessRunner
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import Checkpointing, SecretLookup
 from reconciler.errors import DeviceError
 
 REVERTS = "linux/reverts.jsonl"
@@ -71,7 +70,7 @@ class SafeApply:
         self,
         ctx: Context,
         area: str,
-        driver: Checkpointed,
+        driver: Checkpointing,
         risky: Callable[[Sequence[Change]], bool],
     ) -> None:
         self.ctx = ctx

@@ -13,7 +13,7 @@ from reconciler.drivers.linux.context import Context, desired_after
 from reconciler.drivers.linux.facts import systemd
 from reconciler.drivers.linux.host import Unavailable
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 from reconciler.fsutil import atomic_write
 

@@ -11,7 +11,7 @@ from typing import Any
 from reconciler.drivers.linux.context import Context, desired_after
 from reconciler.engine.change import Change, is_secret_ref
 from reconciler.engine.credentials import fingerprint
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.fsutil import atomic_write
 
 STORE = "linux/agent-services.json"

@@ -10,7 +10,7 @@ from reconciler.drivers.linux.context import Context, desired_after
 from reconciler.drivers.linux.facts import config
 from reconciler.drivers.linux.files import MANAGED_HEADER, set_env_key, symlink, with_dropins
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 ZONEINFO = "/usr/share/zoneinfo"

@@ -13,7 +13,7 @@ from reconciler.drivers.linux.facts import config
 from reconciler.drivers.linux.files import MANAGED_HEADER, dropins
 from reconciler.drivers.linux.host import Unavailable
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 APT_DIR = "/etc/apt/apt.conf.d"

@@ -15,7 +15,7 @@ from reconciler.drivers.linux.facts import sysfs
 from reconciler.drivers.linux.files import MANAGED_HEADER
 from reconciler.drivers.linux.host import Unavailable
 from reconciler.engine.change import Change
-from reconciler.engine.planner import SecretLookup
+from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 SYSTEM_DROPIN = "/etc/systemd/system.conf.d/50-reconciler-watchdog.conf"

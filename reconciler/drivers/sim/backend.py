@@ -22,8 +22,8 @@ from reconciler.drivers.sim.factory import factory_state
 from reconciler.engine.change import Change, Item, is_secret_ref
 from reconciler.engine.credentials import fingerprint, hash_password
 from reconciler.engine.document import remove, set_value
-from reconciler.engine.planner import SecretLookup
-from reconciler.errors import DeviceError, OperationError
+from reconciler.engine.ports import SecretLookup
+from reconciler.errors import DeviceFailed, OperationError
 from reconciler.fsutil import atomic_write
 from reconciler.profiles import HardwareProfile, get_profile
 
@@ -76,7 +76,7 @@ class SimAreaDriver:
     def _apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
         fault = self.backend.take_fault(self.area)
         if fault in ("once", "always"):
-            raise DeviceError(f"injected fault: the simulated device failed to apply {self.area}")
+            raise DeviceFailed(f"injected fault: the simulated device failed to apply {self.area}")
         self.backend.observe()  # read-modify-write on the device as it is now
         new = copy.deepcopy(self.backend.state)
         for change in changes:

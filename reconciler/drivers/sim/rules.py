@@ -1,6 +1,6 @@
 """What a real device refuses (the reference APIs' 400/404 cases), enforced by the sim.
 
-Each check sees the area as it would be after the changes and raises DeviceError with the
+Each check sees the area as it would be after the changes and raises DeviceRefused with the
 device's answer; the sim then keeps its old state, as a device would.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reconciler.engine.change import Change
-from reconciler.errors import DeviceError
+from reconciler.errors import DeviceRefused
 from reconciler.profiles import HardwareProfile
 
 Check = Callable[[Any, Sequence[Change], HardwareProfile], None]
@@ -19,13 +19,13 @@ Check = Callable[[Any, Sequence[Change], HardwareProfile], None]
 def _known_keys(what: str, keys: Any, allowed: set[str], model: str) -> None:
     for key in keys or {}:
         if str(key) not in allowed:
-            raise DeviceError(f"404 Not Found: {model} has no {what} {key}")
+            raise DeviceRefused(f"404 Not Found: {model} has no {what} {key}")
 
 
 def watchdog(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
     t = area.get("timeoutSeconds")
     if t is not None and not p.watchdog_min <= int(t) <= p.watchdog_max:
-        raise DeviceError(
+        raise DeviceRefused(
             f"400 Bad Request: watchdog timeout {t} s is outside {p.watchdog_min}..{p.watchdog_max}"
         )
 
@@ -40,7 +40,7 @@ def gpio(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
         if len(change.path) >= 3 and sets_level:
             pin = str(change.path[2])
             if pins.get(pin, {}).get("direction") != "output":
-                raise DeviceError(f"400 Bad Request: cannot set the level of input pin {pin}")
+                raise DeviceRefused(f"400 Bad Request: cannot set the level of input pin {pin}")
 
 
 def leds(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
@@ -71,15 +71,15 @@ def access(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
     for user in area.get("users") or []:
         for role in user.get("roles") or []:
             if role not in roles:
-                raise DeviceError(f"400 Bad Request: user {user.get('name')}: no role {role!r}")
+                raise DeviceRefused(f"400 Bad Request: user {user.get('name')}: no role {role!r}")
 
 
 def brightness(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
     if p.brightness is None:
-        raise DeviceError(f"404 Not Found: {p.model} has no adjustable brightness")
+        raise DeviceRefused(f"404 Not Found: {p.model} has no adjustable brightness")
     lo, hi = p.brightness
     if not lo <= int(area) <= hi:
-        raise DeviceError(f"400 Bad Request: brightness {area} is outside {lo}..{hi}")
+        raise DeviceRefused(f"400 Bad Request: brightness {area} is outside {lo}..{hi}")
 
 
 CHECKS: dict[str, Check] = {

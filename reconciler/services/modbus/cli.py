@@ -20,7 +20,7 @@ from reconciler.errors import OperationError
 
 def add_modbus_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add `modbus` and its subcommands to the main parser's subcommands."""
-    from reconciler.operations import BACKENDS
+    from reconciler.areas import BACKENDS
 
     modbus = subparsers.add_parser("modbus", help="the Modbus slave and master of a spec")
     sub = modbus.add_subparsers(dest="modbus_command", metavar="COMMAND", required=True)

@@ -22,7 +22,7 @@ from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler.errors import DeviceError, OperationError
+from reconciler.errors import DeviceError, DeviceRefused, OperationError
 from reconciler.services.modbus.codec import CodecError
 from reconciler.services.modbus.tags import (
     Reading,
@@ -426,8 +426,7 @@ class ModbusService:
                     self.backend.driver(area).apply(changes, _no_secrets)
                 except DeviceError as exc:
                     log.warning("Modbus write to %s refused by the device: %s", area, exc)
-                    refused = str(exc).startswith(("400", "404", "422"))
-                    return ILLEGAL_VALUE if refused else DEVICE_FAILURE
+                    return ILLEGAL_VALUE if isinstance(exc, DeviceRefused) else DEVICE_FAILURE
                 except Exception:  # a driver failure must not take the server down
                     log.exception("Modbus write to %s failed", area)
                     return DEVICE_FAILURE

@@ -1,0 +1,62 @@
+"""The contracts every layer shares: what the engine needs from a backend and its area
+drivers, how secrets are looked up, and the typed errors drivers raise.
+
+Drivers, services and the CLI import these, never the planner or the applier, so the
+arrows point one way: implementations depend on contracts, not on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from reconciler.engine.change import Change
+from reconciler.errors import DeviceError, DeviceFailed, DeviceRefused, DeviceUnavailable
+
+__all__ = [
+    "AreaDriver",
+    "Backend",
+    "Checkpointing",
+    "DeviceError",
+    "DeviceFailed",
+    "DeviceRefused",
+    "DeviceUnavailable",
+    "Inventory",
+    "SecretLookup",
+]
+
+SecretLookup = Callable[[str], str]
+"""Returns a secret's value by name; raises LookupError (reconciler.secrets.SecretNotFound)."""
+
+Inventory = Collection[tuple[str, str]]
+"""(collection dotted path, item name) pairs the reconciler created."""
+
+
+class AreaDriver(Protocol):
+    """One area of one device: read it, execute changes to it."""
+
+    def observe(self) -> Any: ...
+
+    def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None: ...
+
+
+@runtime_checkable
+class Checkpointing(AreaDriver, Protocol):
+    """A driver that can save what `changes` will touch and put it back: the engine's
+    safe apply uses it to revert a change that cut the device off."""
+
+    def checkpoint(self, changes: Sequence[Change]) -> dict[str, Any]: ...
+
+    def restore(self, snap: dict[str, Any]) -> None: ...
+
+
+class Backend(Protocol):
+    """A device as the engine sees it: per-area drivers and an observe of every area."""
+
+    name: str
+
+    def driver(self, area: str) -> AreaDriver: ...
+
+    def observe(self) -> dict[str, Any]:
+        """Configuration areas only: what the planner compares (fast)."""
+        ...
