@@ -90,9 +90,10 @@ def apply_plan(
             store.finish(apply_id, "interrupted", None, error)
             return ApplyResult(apply_id, "interrupted", done, error, None)
         store.mark(apply_id, seqs, "applying")
-        for change in changes:  # before: a crash after the write must not lose ownership
-            if change.op == "add":
-                store.record_inventory(plan.device, apply_id, change)
+        with store.transaction():  # before: a crash after the write must not lose ownership
+            for change in changes:
+                if change.op == "add":
+                    store.record_inventory(plan.device, apply_id, change)
         _failpoint("before-area", area)
         driver = backend.driver(area)
         try:
@@ -111,9 +112,10 @@ def apply_plan(
             store.mark(apply_id, [s for s in seqs if s not in stuck], "applied")
             return _fail(store, apply_id, areas, area, stuck, error, done)
         store.mark(apply_id, seqs, "applied")
-        for change in changes:
-            if change.op == "remove":
-                store.record_inventory(plan.device, apply_id, change)
+        with store.transaction():
+            for change in changes:
+                if change.op == "remove":
+                    store.record_inventory(plan.device, apply_id, change)
         done += len(changes)
     digest = state_hash(desired, backend.observe())
     store.finish(apply_id, "applied", digest)

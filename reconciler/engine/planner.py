@@ -23,7 +23,7 @@ from reconciler.engine.change import (
     is_secret_ref,
 )
 from reconciler.engine.credentials import fingerprint, verify_password
-from reconciler.engine.document import MISSING, json_pointer
+from reconciler.engine.document import MISSING, Editor
 from reconciler.engine.ports import Inventory, SecretLookup
 from reconciler.engine.risk import classify
 
@@ -190,8 +190,9 @@ def secret_names(value: Any) -> set[str]:
 def rfc6902_patch(observed: Mapping[str, Any], changes: list[Change]) -> list[dict[str, Any]]:
     """The plan as a JSON Patch against the observed document (secrets redacted)."""
     patch: list[dict[str, Any]] = []
+    pointers = Editor(observed)
     for change in changes:
-        op: dict[str, Any] = {"op": change.op, "path": json_pointer(observed, change.path)}
+        op: dict[str, Any] = {"op": change.op, "path": pointers.pointer(change.path)}
         if change.op != "remove":
             op["value"] = change.shown("after")
         patch.append(op)
