@@ -135,8 +135,10 @@ def compute_plan(
 ) -> Plan:
     """Observe, diff, and check the result for self-lockout."""
     from reconciler.engine.planner import make_plan
+    from reconciler.engine.verified import VerifiedPasswords
 
     observed = backend.observe()
+    passwords = VerifiedPasswords(store.state_dir)
     try:
         plan = make_plan(
             target.name,
@@ -145,9 +147,11 @@ def compute_plan(
             observed,
             secrets=secrets,
             inventory=store.inventory(target.name),
+            passwords=passwords,
         )
     except LookupError as exc:
         raise OperationError(str(exc.args[0])) from None
+    passwords.save()
     refusals = _refusals(observed, plan.changes, status_port)
     return dataclasses.replace(plan, refusals=refusals)
 

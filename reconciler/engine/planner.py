@@ -26,6 +26,7 @@ from reconciler.engine.credentials import fingerprint, verify_password
 from reconciler.engine.document import MISSING, Editor
 from reconciler.engine.ports import Inventory, SecretLookup
 from reconciler.engine.risk import classify
+from reconciler.engine.verified import NoMemo, PasswordMemo
 
 PRUNE_KEY = "prune"
 """Area-level flag: remove items the reconciler created that are gone from the spec."""
@@ -51,9 +52,10 @@ def _same_number(a: Any, b: Any) -> bool:
 
 
 class _Planner:
-    def __init__(self, secrets: SecretLookup, inventory: Inventory) -> None:
+    def __init__(self, secrets: SecretLookup, inventory: Inventory, memo: PasswordMemo) -> None:
         self.secrets = secrets
         self.inventory = inventory
+        self.memo = memo
         self.changes: list[Change] = []
 
     # -- comparison ------------------------------------------------------------------
@@ -117,8 +119,13 @@ class _Planner:
                 self.emit((*path, Item(name)), None, item, op="remove")
 
     def password(self, path: Path, ref: Mapping[str, Any], hashed: Any) -> None:
-        if not verify_password(self.secrets(str(ref["secretRef"])), hashed):
+        secret = self.secrets(str(ref["secretRef"]))
+        if isinstance(hashed, str) and self.memo.known(secret, hashed):
+            return  # verified against this very hash before: no crypt
+        if not verify_password(secret, hashed):
             self.emit(path, dict(ref), hashed, reason="password differs from the spec's secret")
+        elif isinstance(hashed, str):
+            self.memo.remember(secret, hashed)
 
     def emit(
         self, path: Path, want: Any, have: Any, op: str | None = None, reason: str = ""
@@ -156,11 +163,13 @@ def plan_changes(
     *,
     secrets: SecretLookup,
     inventory: Inventory = (),
+    passwords: PasswordMemo | None = None,
 ) -> list[Change]:
     """The changes that take `observed` to `desired`, in spec order.
 
     Every referenced secret is looked up first, so a missing one fails the plan, not the
-    apply halfway through."""
+    apply halfway through. `passwords` remembers verified password/hash pairs (no crypt
+    for a pair already verified)."""
     missing: list[str] = []
     for name in sorted(secret_names(desired)):
         try:
@@ -169,7 +178,7 @@ def plan_changes(
             missing.append(str(exc.args[0]) if exc.args else name)
     if missing:
         raise LookupError("; ".join(missing))
-    planner = _Planner(secrets, inventory)
+    planner = _Planner(secrets, inventory, passwords or NoMemo())
     for area, want in desired.items():
         prune = isinstance(want, dict) and want.get(PRUNE_KEY) is True
         planner.diff((area,), want, observed.get(area, MISSING), prune)
@@ -207,8 +216,11 @@ def make_plan(
     *,
     secrets: SecretLookup,
     inventory: Inventory = (),
+    passwords: PasswordMemo | None = None,
 ) -> Plan:
-    changes = plan_changes(desired, observed, secrets=secrets, inventory=inventory)
+    changes = plan_changes(
+        desired, observed, secrets=secrets, inventory=inventory, passwords=passwords
+    )
     return Plan(
         device=device,
         backend=backend,

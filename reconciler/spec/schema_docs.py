@@ -46,7 +46,7 @@ def attribute_docstrings(cls: type[Any]) -> dict[str, str]:
     does: a subclass that re-declares a field without a docstring leaves it undescribed)."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        own = klass.__dict__.get("__annotations__", {})
+        own = inspect.get_annotations(klass)
         klass_docs = _own_docstrings(klass) if own else {}
         for name in own:
             docs.pop(name, None)
