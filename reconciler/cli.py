@@ -107,7 +107,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     target = _target(args)
     state_dir = _state_dir(args)
-    backend = ops.target_backend(args.backend, state_dir, target)
+    backend = ops.target_backend(args.backend, state_dir, target, root=args.root)
     store = ops.open_store(state_dir)
     plan = ops.compute_plan(target, backend, store, _secrets(args))
     _print_plan(plan, args.json)
@@ -133,7 +133,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     target = _target(args)
     state_dir = _state_dir(args)
-    backend = ops.target_backend(args.backend, state_dir, target)
+    backend = ops.target_backend(args.backend, state_dir, target, root=args.root)
     store = ops.open_store(state_dir)
     secrets = _secrets(args)
     with ops.locked(store):
@@ -179,7 +179,7 @@ def cmd_observe(args: argparse.Namespace) -> int:
     model = None
     if args.file or args.fleet:
         model = _target(args).spec.metadata.model
-    backend = ops.open_backend(args.backend, _state_dir(args), model or args.model)
+    backend = ops.open_backend(args.backend, _state_dir(args), model or args.model, root=args.root)
     observed = backend.observe_all()
     if args.json:
         emit_json(redact_observed(observed))
@@ -219,7 +219,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     store = ops.open_store(state_dir)
     target = rollback_target(store, args.to)
     args.file = args.fleet = None
-    backend = ops.target_backend(args.backend, state_dir, target)
+    backend = ops.target_backend(args.backend, state_dir, target, root=args.root)
     secrets = _secrets(args)
     with ops.locked(store):
         plan = ops.compute_plan(target, backend, store, secrets)
@@ -274,6 +274,12 @@ def _add_backend_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--state-dir",
         help="state directory (default: /var/lib/reconciler as root, else the XDG state dir)",
+    )
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="linux backend: manage the files of the tree under DIR (an image before first "
+        "boot); commands that act on the live host are refused",
     )
 
 

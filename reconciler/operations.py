@@ -68,6 +68,10 @@ def desired_state(spec: DeviceSpec) -> dict[str, Any]:
         exclude_none=True,
         exclude=set(NOT_DEVICE_STATE),
     )
+    if spec.spec.files is not None:
+        from reconciler.spec.files import desired_files
+
+        data["files"] = desired_files(spec.spec.files)
     return data
 
 
@@ -85,11 +89,18 @@ def load_target(file: str | None, fleet: str | None, device: str | None) -> Targ
 
 
 def open_backend(
-    name: str, state_dir: Path, model: str | None, must_reach: tuple[str, ...] = ()
+    name: str,
+    state_dir: Path,
+    model: str | None,
+    must_reach: tuple[str, ...] = (),
+    root: str | None = None,
 ) -> Backend:
     """The backend by name; the sim one is created from `model`'s factory defaults.
     `must_reach` (host:port, from the spec's agent.mustReach) guards connectivity changes
-    on the linux backend: they are reverted if a target stops answering."""
+    on the linux backend: they are reverted if a target stops answering. `root` (linux
+    only): manage the tree under it, never the live host."""
+    if root is not None and name != "linux":
+        raise OperationError("--root DIR works with the linux backend only (--backend linux)")
     if name == "sim":
         from reconciler.drivers.sim.backend import SimBackend
 
@@ -101,15 +112,17 @@ def open_backend(
         options = LinuxOptions.load(state_dir)
         if must_reach:
             options = dataclasses.replace(options, must_reach=must_reach)
+        if root is not None:
+            return LinuxBackend.open_root(Path(root), state_dir, model, options)
         return LinuxBackend.open(state_dir, model, options=options)
     raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
 
 
-def target_backend(name: str, state_dir: Path, target: Target) -> Backend:
+def target_backend(name: str, state_dir: Path, target: Target, root: str | None = None) -> Backend:
     """The backend for applying `target`: its model, its must-reach targets."""
     agent = target.spec.spec.agent
     must_reach = tuple(agent.must_reach or ()) if agent else ()
-    return open_backend(name, state_dir, target.spec.metadata.model, must_reach)
+    return open_backend(name, state_dir, target.spec.metadata.model, must_reach, root)
 
 
 def open_store(state_dir: Path) -> Store:
@@ -135,18 +148,23 @@ def compute_plan(
 ) -> Plan:
     """Observe, diff, and check the result for self-lockout."""
     from reconciler.engine.planner import make_plan
+    from reconciler.engine.ports import Focusing
     from reconciler.engine.verified import VerifiedPasswords
 
+    desired = target.desired()
+    inventory = store.inventory(target.name)
+    if isinstance(backend, Focusing):
+        backend.focus(desired, inventory)
     observed = backend.observe()
     passwords = VerifiedPasswords(store.state_dir)
     try:
         plan = make_plan(
             target.name,
             backend.name,
-            target.desired(),
+            desired,
             observed,
             secrets=secrets,
-            inventory=store.inventory(target.name),
+            inventory=inventory,
             passwords=passwords,
         )
     except LookupError as exc:

@@ -5,7 +5,10 @@ that all have a `name` are collections keyed by name: a missing item is one `add
 one is compared field by field, and an item gone from the spec is removed only when its area
 says `prune: true` and the inventory says the reconciler created it. Other lists and scalars
 are compared as whole values. Secret references are compared by fingerprint (device-held
-secrets) or by crypt hash (account passwords); their values never enter a Change.
+secrets) or by crypt hash (account passwords); their values never enter a Change. A value
+the device reports only as a fingerprint (file content) is compared by fingerprint. An item
+with `ensure: absent` is removed when present; a list area the registry marks `prunes`
+(files) prunes like `prune: true`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.areas import PRUNING_AREAS
 from reconciler.engine.change import (
+    FINGERPRINT_PREFIX,
     SECRET_FIELDS,
     Change,
     Item,
@@ -30,6 +35,9 @@ from reconciler.engine.verified import NoMemo, PasswordMemo
 
 PRUNE_KEY = "prune"
 """Area-level flag: remove items the reconciler created that are gone from the spec."""
+ENSURE_KEY = "ensure"
+"""Item-level: `ensure: absent` removes a named item that is present (files)."""
+_ABSENT = "the spec says ensure: absent"
 
 
 def is_named_list(value: Any) -> bool:
@@ -67,6 +75,8 @@ class _Planner:
         """Spec value equals device value (secrets by fingerprint, numbers by value)."""
         if is_secret_ref(want):
             return self.secret_matches(want, have)
+        if isinstance(want, str) and isinstance(have, str) and have.startswith(FINGERPRINT_PREFIX):
+            return have == fingerprint(want)  # the device reports only a hash (file content)
         if isinstance(want, dict):
             return (
                 isinstance(have, dict)
@@ -106,7 +116,10 @@ class _Planner:
         current = {i["name"]: i for i in have if isinstance(i, dict) and "name" in i}
         for item in want:
             item_path = (*path, Item(item["name"]))
-            if item["name"] in current:
+            if item.get(ENSURE_KEY) == "absent":
+                if item["name"] in current:
+                    self.emit(item_path, None, current[item["name"]], op="remove", reason=_ABSENT)
+            elif item["name"] in current:
                 self.diff(item_path, item, current[item["name"]], prune)
             else:
                 self.emit(item_path, item, MISSING)
@@ -180,7 +193,7 @@ def plan_changes(
         raise LookupError("; ".join(missing))
     planner = _Planner(secrets, inventory, passwords or NoMemo())
     for area, want in desired.items():
-        prune = isinstance(want, dict) and want.get(PRUNE_KEY) is True
+        prune = area in PRUNING_AREAS or (isinstance(want, dict) and want.get(PRUNE_KEY) is True)
         planner.diff((area,), want, observed.get(area, MISSING), prune)
     return planner.changes
 

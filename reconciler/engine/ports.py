@@ -7,7 +7,7 @@ arrows point one way: implementations depend on contracts, not on each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from reconciler.engine.change import Change
@@ -21,6 +21,7 @@ __all__ = [
     "DeviceFailed",
     "DeviceRefused",
     "DeviceUnavailable",
+    "Focusing",
     "Inventory",
     "SecretLookup",
 ]
@@ -60,3 +61,11 @@ class Backend(Protocol):
     def observe(self) -> dict[str, Any]:
         """Configuration areas only: what the planner compares (fast)."""
         ...
+
+
+@runtime_checkable
+class Focusing(Protocol):
+    """A backend that observes some areas only where asked: the files area has no list of
+    its own, so it looks at the paths the spec names and those the reconciler created."""
+
+    def focus(self, desired: Mapping[str, Any], inventory: Inventory) -> None: ...

@@ -10,6 +10,7 @@ from reconciler.spec.access import AccessSpec
 from reconciler.spec.agent import AgentSpec
 from reconciler.spec.base import SpecModel
 from reconciler.spec.cloud import CloudSpec
+from reconciler.spec.files import ManagedFile
 from reconciler.spec.firewall import FirewallSpec
 from reconciler.spec.gpio import GpioSpec
 from reconciler.spec.io import IoSpec
@@ -81,6 +82,8 @@ class Spec(SpecModel):
     update: UpdateSpec | None = None
     services: dict[str, ServiceState] | None = None
     """Host services by name: running or stopped."""
+    files: list[ManagedFile] | None = None
+    """Managed files by path: content inline, from the fleet repo or a secret; hashed."""
     agent: AgentSpec | None = None
     """How the agent treats this device (policy, health checks); not device state."""
 

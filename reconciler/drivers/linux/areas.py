@@ -11,6 +11,7 @@ from reconciler.drivers.linux.context import Context
 from reconciler.drivers.linux.firewall import FirewallDriver
 from reconciler.drivers.linux.gpio import GpioDriver
 from reconciler.drivers.linux.leds import LedsDriver
+from reconciler.drivers.linux.managed_files import FilesDriver
 from reconciler.drivers.linux.network import NetworkDriver
 from reconciler.drivers.linux.serial import SerialDriver
 from reconciler.drivers.linux.services import ServicesDriver
@@ -33,6 +34,7 @@ DRIVERS: dict[str, Any] = {
     "serial": SerialDriver,
     "services": ServicesDriver,
     "update": UpdateDriver,
+    "files": FilesDriver,
 }
 STORED = ("modbus", "cloud")
 """Areas whose settings the agent's own services read: kept in the state dir."""

@@ -54,6 +54,23 @@ def materialize(value: Any, secrets: SecretLookup, in_users: bool = False) -> An
     return value
 
 
+def _sim_file(change: Change, secrets: SecretLookup) -> Any:
+    """A managed file as the simulated device keeps it: content only as a fingerprint, and
+    the defaults a real write gives a new file (0644, or 0600 for a secret; root:root)."""
+    value = change.after
+    if change.path[-1] == "content":
+        return fingerprint(secrets(value["secretRef"]) if is_secret_ref(value) else value)
+    if not isinstance(value, dict) or len(change.path) != 2:
+        return materialize(value, secrets)
+    item = dict(value)
+    content = item.get("content")
+    secret = is_secret_ref(content)
+    if content is not None:
+        item["content"] = fingerprint(secrets(content["secretRef"]) if secret else content)
+    defaults = {"mode": "0600" if secret else "0644", "owner": "root", "group": "root"}
+    return {**defaults, **item}
+
+
 def _in_users(change: Change) -> bool:
     return "users" in change.path and any(isinstance(p, Item) for p in change.path)
 
@@ -88,6 +105,8 @@ class SimAreaDriver:
                     hash_password(secrets(change.after["secretRef"])),
                     owned=True,
                 )
+            elif self.area == "files":
+                editor.set(change.path, _sim_file(change, secrets), owned=True)
             else:
                 # materialize builds new containers: the device owns them as they are
                 editor.set(change.path, materialize(change.after, secrets, users), owned=True)
