@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from reconciler.drivers.linux.context import Context, desired_after
@@ -18,6 +19,7 @@ from reconciler.engine.change import FINGERPRINT_PREFIX, Change, Item, is_secret
 from reconciler.engine.credentials import fingerprint_bytes
 from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceFailed, DeviceRefused
+from reconciler.fsutil import atomic_write_many
 
 
 def _ids(text: str | None) -> dict[str, int]:
@@ -66,36 +68,34 @@ class FilesDriver:
                 raise DeviceRefused("files: a change must name one file")
             self._refuse_state_dir(last.name)
             by_path.setdefault(last.name, []).append(change)
-        current = {i["name"]: i for i in self.observe()}
-        accounts = self._accounts()
+        after = desired_after("files", self.observe(), changes)
+        wanted = {i["name"]: i for i in after if isinstance(i, dict)}
+        writes: list[tuple[Path, bytes, int]] = []
+        modes: list[tuple[str, int]] = []
+        owners: list[tuple[str, dict[str, Any]]] = []
         for path, mine in by_path.items():
-            if any(c.op == "remove" and len(c.path) == 2 for c in mine):
+            if path not in wanted:  # removed (pruned or ensure: absent)
                 self.host.remove(path)
                 continue
-            after = desired_after("files", list(current.values()), mine)
-            want = next(i for i in after if i.get("name") == path)
+            want = wanted[path]
             fields = {str(c.path[2]) for c in mine if len(c.path) > 2} or set(want)
-            self._converge(path, want, fields, secrets, accounts)
-
-    def _converge(
-        self,
-        path: str,
-        want: dict[str, Any],
-        fields: set[str],
-        secrets: SecretLookup,
-        accounts: tuple[dict[str, int], dict[str, int]],
-    ) -> None:
-        content = want.get("content")
-        secret = is_secret_ref(content)
-        mode = int(want.get("mode") or ("0600" if secret else "0644"), 8)
-        if "content" in fields and content is not None:
-            text = secrets(content["secretRef"]) if secret else content
-            if not isinstance(text, str) or text.startswith(FINGERPRINT_PREFIX):
-                raise DeviceFailed(f"{path}: no content to write")
-            self.host.write(path, text, mode=mode)
-        elif "mode" in fields:
+            content = want.get("content")
+            secret = is_secret_ref(content)
+            mode = int(want.get("mode") or ("0600" if secret else "0644"), 8)
+            if "content" in fields and content is not None:
+                text = secrets(content["secretRef"]) if secret else content
+                if not isinstance(text, str) or text.startswith(FINGERPRINT_PREFIX):
+                    raise DeviceFailed(f"{path}: no content to write")
+                writes.append((self.host.path(path), text.encode(), mode))
+            elif "mode" in fields:
+                modes.append((path, mode))
+            if fields & {"owner", "group"}:
+                owners.append((path, want))
+        atomic_write_many(writes)
+        for path, mode in modes:
             os.chmod(self.host.path(path), mode)
-        if fields & {"owner", "group"}:
+        accounts = self._accounts()
+        for path, want in owners:
             self._chown(path, want, accounts)
 
     def _chown(
