@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reconciler.drivers.base import DeviceBackend as Backend
     from reconciler.engine.applier import ApplyResult
     from reconciler.engine.change import Change, Plan
+    from reconciler.engine.ports import DeviceBackend as Backend
     from reconciler.engine.store import Store
     from reconciler.spec.device import DeviceSpec
 
@@ -27,8 +27,13 @@ from reconciler.errors import OperationError
 __all__ = ["OperationError"]
 
 
+STATE_DIR_ENV = "RECONCILER_STATE_DIR"
+
+
 def default_state_dir() -> Path:
-    """/var/lib/reconciler as root, else the XDG state directory."""
+    """$RECONCILER_STATE_DIR, else /var/lib/reconciler as root, else the XDG state directory."""
+    if os.environ.get(STATE_DIR_ENV):
+        return Path(os.environ[STATE_DIR_ENV])
     if os.geteuid() == 0:
         return Path("/var/lib/reconciler")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from reconciler.engine.store import Store
 from reconciler.operations import OperationError, Target
 
 
-def rollback_target(store: Store, to: int | None) -> Target:
+@dataclass(frozen=True)
+class RollbackPoint:
+    """The spec to return to and the id of the apply that recorded it."""
+
+    target: Target
+    apply_id: int
+
+
+def rollback_target(store: Store, to: int | None) -> RollbackPoint:
     """The spec of apply `to`, or of the successful apply before the latest one."""
     from reconciler.spec.device import DeviceSpec
 
@@ -21,4 +31,4 @@ def rollback_target(store: Store, to: int | None) -> Target:
             raise OperationError(f"apply #{to} is not a successful apply in history")
         record = matches[0]
     spec = DeviceSpec.model_validate(store.document_of(record.id))
-    return Target(spec, f"rollback of {record.source}#{record.id}")
+    return RollbackPoint(Target(spec, f"rollback of {record.source}#{record.id}"), record.id)

@@ -99,3 +99,25 @@ def validate_paths(paths: Iterable[str | Path]) -> Report:
         report.files += 1
         report.problems.extend(sorted(document_problems(doc)))
     return report
+
+
+def state_change_problems(model: str, area: str, before: Any, after: Any) -> list[str]:
+    """What one area of a device's state could not hold after a change (for `sim set`):
+    the problems the spec's checks find in the new value and not in the old one (the
+    observed state has the spec's shape, so the spec says what a `model` can hold)."""
+    from reconciler.loader import validate_device_document
+
+    def found(value: Any) -> set[str]:
+        doc = YamlDocument(
+            "<device>",
+            {
+                "apiVersion": "reconciler/v1",
+                "kind": "Device",
+                "metadata": {"name": "device", "model": model},
+                "spec": {area: value},
+            },
+        )
+        problems = validate_device_document(doc)[1]
+        return {f"{p.path.removeprefix('spec.')}: {p.message}" for p in problems}
+
+    return sorted(found(after) - (found(before) if before is not None else set()))

@@ -146,4 +146,4 @@ def test_other_model_in_state_dir_is_a_clear_error(cli, tmp_path: Path, state_di
     )
     result = cli("plan", "-f", spec, "--state-dir", state_dir)
     assert result.code == 1
-    assert "holds a simulated UNO-2484G, but the spec is for a AIG-302" in result.err
+    assert "holds a simulated UNO-2484G, but the spec is for an AIG-302" in result.err

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from reconciler.drivers.base import DeviceBackend
+    from reconciler.engine.ports import DeviceBackend
     from reconciler.operations import Target
 
 Mode = Literal["serve", "agent"]

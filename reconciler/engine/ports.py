@@ -8,15 +8,19 @@ arrows point one way: implementations depend on contracts, not on each other.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from reconciler.engine.change import Change
 from reconciler.errors import DeviceError, DeviceFailed, DeviceRefused, DeviceUnavailable
+
+if TYPE_CHECKING:
+    from reconciler.profiles import HardwareProfile
 
 __all__ = [
     "AreaDriver",
     "Backend",
     "Checkpointing",
+    "DeviceBackend",
     "DeviceError",
     "DeviceFailed",
     "DeviceRefused",
@@ -60,6 +64,17 @@ class Backend(Protocol):
 
     def observe(self) -> dict[str, Any]:
         """Configuration areas only: what the planner compares (fast)."""
+        ...
+
+
+class DeviceBackend(Backend, Protocol):
+    """A backend as the services and the status endpoint see it: also its hardware
+    profile and read-only telemetry (what `observe`, Modbus tags and the API read)."""
+
+    profile: HardwareProfile
+
+    def observe_all(self) -> dict[str, Any]:
+        """Configuration plus telemetry (system.cpuPercent, hwmon, host, disks)."""
         ...
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from reconciler.fleet.merge import Merged, apply_layer, is_named_list
 from reconciler.fleet.render import RenderedDevice, render_fleet_device
 from reconciler.loader import Problem, SpecError, dotted
+from reconciler.paths import document_path, suggestion
 from reconciler.spec.base import Loc
 
 
@@ -159,12 +160,15 @@ def explain(rendered: RenderedDevice, text: str) -> Explanation | None:
 
 
 def explain_device(root: str | Path, name: str, text: str) -> Explanation:
-    """Render `name` in the fleet at `root` and explain `text`; SpecError if impossible."""
+    """Render `name` in the fleet at `root` and explain `text` (a path as the plan prints
+    it, with or without `spec.`); SpecError, with a did-you-mean, if impossible."""
     rendered = render_fleet_device(root, name, validate=False)
     if rendered.merged is None:
         raise SpecError(rendered.problems)
+    text = document_path(text)
     found = explain(rendered, text)
     if found is None:
+        hint = suggestion(rendered.merged.data, text.split("."))
         raise SpecError(
             [
                 Problem(
@@ -173,7 +177,8 @@ def explain_device(root: str | Path, name: str, text: str) -> Explanation:
                     1,
                     text,
                     f"no layer sets {text!r} for device {name!r} (fleet.yaml, its groups "
-                    f"{', '.join(g.name for g in rendered.groups) or '(none)'}, and its file)",
+                    f"{', '.join(g.name for g in rendered.groups) or '(none)'}, and its file)"
+                    + (f"; did you mean {hint!r}?" if hint else ""),
                 )
             ]
         )

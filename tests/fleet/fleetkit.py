@@ -78,8 +78,8 @@ class Result:
 
 
 def fleet_runner(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """`reconcile fleet ARGS...` in this process, through the fleet parser alone."""
-    from reconciler.fleet.cli import main
+    """`reconcile fleet ARGS...` in this process, through the real parser."""
+    from reconciler.cli import main
 
     def run(*args: str | Path) -> Result:
         capsys.readouterr()

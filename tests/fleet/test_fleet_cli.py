@@ -150,3 +150,17 @@ def test_bad_device_names_on_the_command_line(root: Path, capsys, name: str) -> 
         assert result.code == 1
         assert "invalid device name" in result.err
         assert "Traceback" not in result.err
+
+
+def test_explain_takes_the_plans_paths_and_suggests(capsys) -> None:
+    """`plan` prints `system.timezone` and `access.users[monitor]`: explain takes those too."""
+    fleet_cli = fleet_runner(capsys)
+    plain = fleet_cli("explain", REFERENCE_FLEET, "press-line-01", "system.timezone")
+    assert plain.code == 0, plain.err
+    assert plain.out.splitlines()[0] == 'spec.system.timezone = "Europe/Berlin"'
+    item = fleet_cli("explain", REFERENCE_FLEET, "press-line-01", "access.users[monitor].roles")
+    assert item.code == 0, item.err
+    assert item.out.splitlines()[0] == 'spec.access.users.monitor.roles = ["viewer"]'
+    typo = fleet_cli("explain", REFERENCE_FLEET, "press-line-01", "system.timezon")
+    assert typo.code == 1
+    assert "did you mean 'spec.system.timezone'?" in typo.err

@@ -8,22 +8,26 @@ to test failure handling: `once`, `always`, or `ignore` (report success, change 
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from reconciler.areas import AREA_NAMES
 from reconciler.drivers.sim import rules
 from reconciler.drivers.sim.factory import factory_state
-from reconciler.engine.change import Change, Item, is_secret_ref
+from reconciler.engine.change import Change, Item, dotted_path, is_secret_ref
+from reconciler.engine.change import Path as ChangePath
 from reconciler.engine.credentials import fingerprint, hash_password
-from reconciler.engine.document import Editor, set_value
+from reconciler.engine.document import MISSING, Editor, get, set_value
 from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceFailed, OperationError
 from reconciler.fsutil import atomic_write
+from reconciler.paths import state_path
 from reconciler.profiles import HardwareProfile, get_profile
 
 FAULT_MODES = ("once", "always", "ignore")
@@ -146,9 +150,10 @@ class SimBackend:
                 if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
                     raise ValueError("not a simulated device document")
                 if model and saved.get("model") != model:
+                    article = "an" if model[:1].upper() in ("A", "E", "I", "O") else "a"
                     raise OperationError(
                         f"{state_dir} holds a simulated {saved.get('model')}, but the spec is "
-                        f"for a {model}; use another --state-dir or `reconcile sim reset`"
+                        f"for {article} {model}; use another --state-dir or `reconcile sim reset`"
                     )
                 return cls(root, _profile(str(saved.get("model"))), saved["state"])
             if not model:
@@ -202,20 +207,46 @@ class SimBackend:
 
     # -- test and demo hooks -------------------------------------------------------
 
-    def set_out_of_band(self, dotted: str, value: Any) -> None:
-        """Drift: change the device behind the reconciler's back."""
-        path = tuple(dotted.split("."))
+    def set_out_of_band(
+        self, dotted: str, value: Any, check: Callable[[str, Any, Any], list[str]] | None = None
+    ) -> str:
+        """Drift: change the device behind the reconciler's back; returns the path as the
+        plan prints it. `dotted` may be written as the plan prints paths, with or without
+        `spec.`. `check(area, before, after)` sees the area holding only the
+        changed path (before: its old value, if any) and names what the device cannot
+        hold; nothing is written then."""
         with self.exclusive():
             self.observe()
-            if path[0] not in self.state:
-                raise OperationError(f"the simulated device has no area {path[0]!r}")
+            path = state_path(self.state, dotted)
+            new = copy.deepcopy(self.state)
             try:
-                set_value(self.state, path, value)
+                set_value(new, path, value)
             except (TypeError, AttributeError):
                 raise OperationError(f"{dotted} is not a settable path on the device") from None
+            if check is not None:
+                self._check(path, value, check)
+            self.state = new
             self.save()
+        return dotted_path(path)
+
+    def _check(
+        self, path: ChangePath, value: Any, check: Callable[[str, Any, Any], list[str]]
+    ) -> None:
+        area = str(path[0])
+        before: dict[str, Any] = {}
+        old = get(self.state, path)
+        if old is not MISSING:
+            set_value(before, path, old)
+        after: dict[str, Any] = {}
+        set_value(after, path, value)
+        problems = check(area, before.get(area), after[area])
+        if problems:
+            model = self.profile.model
+            raise OperationError(f"the simulated {model} cannot hold that: {'; '.join(problems)}")
 
     def inject_fault(self, area: str, mode: str) -> None:
+        if area not in AREA_NAMES:
+            raise OperationError(f"unknown area {area!r}; areas: {', '.join(AREA_NAMES)}")
         faults = self._faults()
         if mode == "clear":
             faults.pop(area, None)

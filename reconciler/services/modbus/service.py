@@ -36,8 +36,8 @@ from reconciler.spec.modbus import ModbusSlave, ModbusSpec, SlaveZone, tag_path
 if TYPE_CHECKING:
     from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
-    from reconciler.drivers.base import DeviceBackend
     from reconciler.engine.change import Change
+    from reconciler.engine.ports import DeviceBackend
     from reconciler.services.modbus.master import Master, SerialLine
     from reconciler.services.modbus.slave import ZoneContext, ZoneMap
 

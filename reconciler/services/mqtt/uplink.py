@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
     from paho.mqtt.reasoncodes import ReasonCode
 
-    from reconciler.drivers.base import DeviceBackend
+    from reconciler.engine.ports import DeviceBackend
     from reconciler.operations import Target
 
 log = logging.getLogger("reconciler.mqtt")

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 from modbus_peers import LOOPBACK, client, free_port, wait_for
+from testkit import reconcile_cmd, subprocess_env
 
 REPO = Path(__file__).resolve().parents[3]
-# The command as `reconcile` will have it; the parser is built the way cli.py builds it.
-RUNNER = textwrap.dedent(
-    """
-    import argparse, sys
-    from reconciler.services.modbus.cli import add_modbus_parser
-    parser = argparse.ArgumentParser(prog="reconcile")
-    add_modbus_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(sys.argv[1:])
-    sys.exit(args.func(args))
-    """
-)
 
 
 def spec(port: int, address: int) -> str:
@@ -42,11 +31,12 @@ def spec(port: int, address: int) -> str:
 
 def reconcile(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", RUNNER, "modbus", *args],
+        [*reconcile_cmd(), "modbus", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
+        env=subprocess_env(),
     )
 
 

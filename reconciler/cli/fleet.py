@@ -1,4 +1,4 @@
-"""`reconcile fleet ...`: argument parsing and output only; the work is in the sibling modules.
+"""`reconcile fleet ...`: argument parsing and output only; the work is in `reconciler.fleet`.
 
 Handlers take the parsed arguments and return the exit code. Problems go to stderr as
 `FILE:LINE:COL: dotted.path: message`; any other failure is one sentence, never a traceback.
@@ -10,14 +10,13 @@ import argparse
 import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
-
-from reconciler.loader import Problem, SpecError, dotted
-from reconciler.spec.base import Loc
 
 if TYPE_CHECKING:
     from reconciler.fleet.validate import Report
+    from reconciler.loader import Problem
+    from reconciler.spec.base import Loc
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -29,6 +28,8 @@ def _guard(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
+        from reconciler.loader import SpecError
+
         try:
             return handler(args)
         except SpecError as exc:
@@ -50,40 +51,28 @@ def _guard(handler: Handler) -> Handler:
     return run
 
 
-def add_fleet_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add `fleet` and its subcommands to the main parser's subcommands."""
-    fleet = subparsers.add_parser(
-        "fleet",
-        help="the fleet repo: validate, render, explain, diff",
-        description="Work with a fleet repo: fleet.yaml (defaults), groups/*.yaml (label "
-        "selectors, priorities) and devices/*.yaml, layered into each device's spec.",
-    )
-    sub = fleet.add_subparsers(dest="fleet_command", metavar="COMMAND", required=True)
-
-    p = sub.add_parser(
-        "validate",
-        help="render and validate every device; exit 0 valid, 1 invalid",
-        description="Render and validate every device of the fleet root DIR and check the "
-        "repo (duplicate names, file names, policy, selectors). Every problem is reported, "
-        "located in the file where the bad value was written. Exit 0 valid, 1 invalid.",
-    )
+def arguments_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="DIR", help="the fleet root (holds fleet.yaml)")
-    p.add_argument("--format", choices=("text", "json", "junit"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "junit"),
+        default="text",
+        help="report format (default: text)",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the json/junit report to FILE")
     p.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per CPU)"
     )
     p.add_argument("--strict", action="store_true", help="warnings make validation fail too")
-    p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser(
-        "render",
-        help="print a device's effective spec as YAML",
-        description="Print the effective Device document of DEVICE: fleet defaults, then its "
-        "groups by priority, then its own file. Exit 1 (and print nothing) if it is invalid.",
-    )
-    p.add_argument("dir", metavar="DIR")
-    p.add_argument("device", metavar="DEVICE")
+
+def _device_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", help="the fleet root (holds fleet.yaml)")
+    p.add_argument("device", metavar="DEVICE", help="the device's name")
+
+
+def arguments_render(p: argparse.ArgumentParser) -> None:
+    _device_arguments(p)
     p.add_argument(
         "--show-origin", action="store_true", help="comment each value with FILE:LINE (layer)"
     )
@@ -91,35 +80,22 @@ def add_fleet_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--allow-invalid", action="store_true", help="print even if invalid (still exit 1)"
     )
-    p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser(
-        "explain",
-        help="why a device has a value: every file and line that set or overrode it",
-        description="Show the effective value at PATH (dotted; list items by index or name, "
-        "e.g. spec.firewall.inbound.modbus.port) and the chain of layers that set it.",
-    )
-    p.add_argument("dir", metavar="DIR")
-    p.add_argument("device", metavar="DEVICE")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser(
-        "diff",
-        help="which devices' effective specs change between two revisions",
-        description="Render every device at REV1 and REV2 (or, with --since REV, at REV and "
-        "in the work tree) and list the devices whose effective spec changes, leaf by leaf. "
-        "DIR may be a subdirectory of the git repository.",
-    )
-    p.add_argument("dir", metavar="DIR")
+def arguments_explain(p: argparse.ArgumentParser) -> None:
+    _device_arguments(p)
+    p.add_argument("path", metavar="PATH", help="dotted path, with or without 'spec.'")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def arguments_diff(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", help="the fleet root, or a directory inside it")
     p.add_argument("revs", nargs="*", metavar="REV", help="REV1 REV2")
     p.add_argument("--since", metavar="REV", help="compare REV with the work tree")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument(
         "--exit-code", action="store_true", help="exit 2 when any device changes (else 0)"
     )
-    p.set_defaults(func=cmd_diff)
 
 
 # --- validate -------------------------------------------------------------------------
@@ -314,6 +290,7 @@ def _align_comments(text: str) -> str:
 def cmd_render(args: argparse.Namespace) -> int:
     """Print one device's effective document; nothing on stdout if it is invalid."""
     from reconciler.fleet.render import render_fleet_device
+    from reconciler.loader import dotted
 
     rendered = render_fleet_device(args.dir, args.device)
     errors = [p for p in rendered.problems if p.severity == "error"]
@@ -427,16 +404,3 @@ def cmd_diff(args: argparse.Namespace) -> int:
                 else:
                     print(f"    ~ {change.path}: {short(change.before)} -> {short(change.after)}")
     return 2 if args.exit_code and result.devices else 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry (`python -m reconciler.fleet.cli fleet ...`), also used by tests."""
-    parser = argparse.ArgumentParser(prog="reconcile")
-    add_fleet_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,14 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from reconciler.areas import BACKENDS
+from reconciler.cli import options
 from reconciler.errors import OperationError
-
-
-def _state_dir(args: argparse.Namespace) -> Path:
-    from reconciler.operations import default_state_dir
-
-    return Path(args.state_dir) if args.state_dir else default_state_dir()
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -36,7 +30,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    state_dir = _state_dir(args)
+    state_dir = options.state_dir(args)
     state_dir.mkdir(parents=True, exist_ok=True)
     device = args.device or Memory.load(state_dir / AGENT_FILE).device
     if not device:
@@ -52,13 +46,12 @@ def cmd_agent(args: argparse.Namespace) -> int:
         raise OperationError(
             "--verify-signatures needs a Git source: a local directory has no signed commits"
         )
-    secrets_dir = Path(args.secrets_dir) if args.secrets_dir else state_dir / "secrets"
     config = AgentConfig(
         source=source,
         state_dir=state_dir,
         device=device,
         backend=args.backend,
-        secrets_dir=secrets_dir if secrets_dir.is_dir() else None,
+        secrets_dir=options.secrets_dir(args),
         interval=args.interval,
         drift_interval=args.drift_interval,
         trust=trust if args.verify_signatures else TrustPolicy(),
@@ -91,21 +84,28 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 1 if args.once and agent.status["syncState"] in ("Failed", "Stalled") else 0
 
 
+def _when(commit: str | None, at: str | None) -> str:
+    """`COMMIT at TIME`; "none yet" before the first one (never `None at None`)."""
+    if not commit:
+        return "none yet"
+    return f"{commit} at {at}" if at else commit
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from reconciler.agent.status import read_status
     from reconciler.output import emit_json
 
-    status = read_status(_state_dir(args))
+    status = read_status(options.state_dir(args))
     if status is None:
-        raise OperationError(f"no agent has run with state directory {_state_dir(args)}")
+        raise OperationError(f"no agent has run with state directory {options.state_dir(args)}")
     if args.json:
         emit_json(status)
         return 0
     print(f"device:        {status.get('device')}")
     print(f"source:        {status.get('source', {}).get('url')}")
     print(f"sync state:    {status.get('syncState')}")
-    print(f"last fetched:  {status.get('lastFetchedCommit')} at {status.get('lastFetchedAt')}")
-    print(f"last applied:  {status.get('lastAppliedCommit')} at {status.get('lastAppliedAt')}")
+    print(f"last fetched:  {_when(status.get('lastFetchedCommit'), status.get('lastFetchedAt'))}")
+    print(f"last applied:  {_when(status.get('lastAppliedCommit'), status.get('lastAppliedAt'))}")
     plan = status.get("lastPlan") or {}
     if plan:
         s = plan.get("summary", {})
@@ -128,7 +128,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_suspend(args: argparse.Namespace) -> int:
     from reconciler.agent.loop import SUSPEND_FILE
 
-    path = _state_dir(args) / SUSPEND_FILE
+    path = options.state_dir(args) / SUSPEND_FILE
     if args.command == "suspend":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
@@ -139,12 +139,7 @@ def cmd_suspend(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "agent",
-        help="run the GitOps agent: pull, plan, apply, keep reconciling",
-        description="Reconcile this device continuously from a Git repo or a local directory.",
-    )
+def arguments_agent(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, help="Git URL (file://, https, ssh) or directory")
     p.add_argument("--branch", default="main", help="branch or tag (default: main)")
     p.add_argument("--path", default="", help="fleet root inside the repo (default: its root)")
@@ -154,26 +149,21 @@ def add_agent_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--listen", type=_listen, help="serve the status endpoint on HOST:PORT")
     p.add_argument("--tls-cert", help="TLS certificate for the status endpoint (PEM)")
     p.add_argument("--tls-key", help="TLS private key for the status endpoint (PEM)")
-    p.add_argument("--backend", default="sim", choices=BACKENDS, help="default: sim")
-    p.add_argument("--state-dir", help="state directory")
-    p.add_argument("--secrets-dir", help="secrets directory (default: STATE/secrets)")
+    options.add_backend(p)
+    options.add_state_dir(p)
+    options.add_secrets_dir(p)
     p.add_argument("--verify-signatures", action="store_true", help="apply signed commits only")
     p.add_argument("--gpg-home", help="GnuPG home holding the trusted public keys")
     p.add_argument("--allowed-signers", help="SSH allowed-signers file of trusted keys")
     p.add_argument("--retry", action="store_true", help="forget failed commits and retry them")
     p.add_argument("--once", action="store_true", help="run one pass and exit")
-    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    p.set_defaults(func=cmd_agent)
+    options.add_log_level(p, "info")
 
-    p = sub.add_parser("status", help="the agent's sync status")
-    p.add_argument("--state-dir")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_status)
 
-    for name, text in (
-        ("suspend", "stop applying (drift still reported)"),
-        ("resume", "apply again"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--state-dir")
-        p.set_defaults(func=cmd_suspend)
+def arguments_status(p: argparse.ArgumentParser) -> None:
+    options.add_state_dir(p)
+    options.add_json(p, "the status document as JSON")
+
+
+def arguments_suspend(p: argparse.ArgumentParser) -> None:
+    options.add_state_dir(p)

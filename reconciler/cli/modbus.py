@@ -8,33 +8,17 @@ invalid or part of it cannot run (e.g. the port is taken).
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
-from pathlib import Path
 from typing import Any
 
+from reconciler.cli import options
 from reconciler.errors import OperationError
 
 
-def add_modbus_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add `modbus` and its subcommands to the main parser's subcommands."""
-    from reconciler.areas import BACKENDS
-
-    modbus = subparsers.add_parser("modbus", help="the Modbus slave and master of a spec")
-    sub = modbus.add_subparsers(dest="modbus_command", metavar="COMMAND", required=True)
-    text = (
-        "Serve the spec's Modbus slave zones and poll its master devices until interrupted; "
-        "SIGHUP reloads the file."
-    )
-    p = sub.add_parser("serve", help="run the Modbus service of a spec alone", description=text)
-    p.add_argument("--file", "-f", required=True, help="a Device YAML file")
-    p.add_argument("--backend", default="sim", choices=BACKENDS, help="default: sim")
-    p.add_argument(
-        "--state-dir",
-        help="state directory (default: /var/lib/reconciler as root, else the XDG state dir)",
-    )
+def arguments_serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--file", "-f", required=True, metavar="FILE", help="a Device YAML file")
+    options.add_backend(p)
+    options.add_state_dir(p)
     p.add_argument(
         "--serial",
         action="append",
@@ -42,7 +26,6 @@ def add_modbus_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="PORT=PATH",
         help="serial port id to a device path or pyserial URL (default: port N is /dev/ttyS{N-1})",
     )
-    p.set_defaults(func=cmd_serve)
 
 
 def _serial_paths(pairs: list[str]) -> dict[int, str]:
@@ -80,15 +63,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
     from reconciler.loader import SpecError
-    from reconciler.operations import default_state_dir, load_target, open_backend
+    from reconciler.operations import load_target, open_backend
     from reconciler.services.modbus.service import ModbusService
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("pymodbus").setLevel(logging.WARNING)
     paths = _serial_paths(args.serial)
     target = load_target(args.file, None, None)
-    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+    state_dir = options.state_dir(args)
     backend = open_backend(args.backend, state_dir, target.spec.metadata.model)
     service = ModbusService(backend, state_dir, serial_paths=paths)
 

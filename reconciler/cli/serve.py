@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from reconciler.cli import options
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
 
@@ -49,7 +50,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from reconciler import operations as ops
     from reconciler.api.context import ApiContext
     from reconciler.api.server import check_tls, is_loopback, serve_forever
-    from reconciler.secrets import SecretResolver
 
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
@@ -57,17 +57,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     check_tls(args.tls_cert, args.tls_key)
-    target = None
-    if args.file or args.fleet or args.device:
-        target = ops.load_target(args.file, args.fleet, args.device)
-    state_dir = Path(args.state_dir) if args.state_dir else ops.default_state_dir()
+    target = options.target(args) if options.has_target(args) else None
+    state_dir = options.state_dir(args)
     model = target.spec.metadata.model if target is not None else None
     backend = ops.open_backend(args.backend, state_dir, model)
-    secrets_dir = Path(args.secrets_dir) if args.secrets_dir else state_dir / "secrets"
     context = ApiContext(
         backend=backend,
         state_dir=state_dir,
-        secrets=SecretResolver(secrets_dir if secrets_dir.is_dir() else None),
+        secrets=options.secrets(args),
         target=target,
         mode="serve",
         cache_seconds=args.cache_seconds,
@@ -112,24 +109,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `reconcile serve` on the CLI's subparsers."""
-    from reconciler.areas import BACKENDS
-
-    text = "serve the read-only status endpoint (portal read APIs, sync status, metrics)"
-    p = sub.add_parser("serve", help=text, description=text[0].upper() + text[1:] + ".")
-    g = p.add_argument_group("which spec (accounts that may log in, desired state)")
-    g.add_argument("--file", "-f", help="a Device YAML file")
-    g.add_argument("--fleet", help="a fleet repo root (with --device)")
-    g.add_argument("--device", help="device name in the fleet repo")
-    p.add_argument("--backend", default="sim", choices=BACKENDS, help="default: sim")
-    p.add_argument(
-        "--state-dir",
-        help="state directory (default: /var/lib/reconciler as root, else the XDG state dir)",
-    )
-    p.add_argument(
-        "--secrets-dir", help="directory of secret files, mode 0600 (default: STATE/secrets)"
-    )
+def arguments_serve(p: argparse.ArgumentParser) -> None:
+    options.add_device_options(p, "which spec (accounts that may log in, desired state)")
     p.add_argument(
         "--listen",
         type=_listen,
@@ -153,5 +134,4 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="MINUTES",
         help="lifetime of issued tokens (default: 60)",
     )
-    p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
-    p.set_defaults(func=cmd_serve)
+    options.add_log_level(p, "warning")

@@ -1,0 +1,118 @@
+"""Options several commands share, defined once, and the values they stand for.
+
+Adding a shared option is one function here (its flag, its help) plus, when its value
+needs work (a default, an object), one reader below. Nothing here imports more than the
+standard library at module level: every command's parser is built on every start.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.areas import BACKENDS
+
+if TYPE_CHECKING:
+    from reconciler.operations import Target
+    from reconciler.secrets import SecretResolver
+
+STATE_DIR_HELP = (
+    "state directory (default: $RECONCILER_STATE_DIR, else /var/lib/reconciler as root, "
+    "else the XDG state dir)"
+)
+
+
+def add_state_dir(p: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """`--state-dir D`. `nested` (on a subcommand of a command that has it too) keeps the
+    value given before the subcommand: `sim --state-dir D set ...` and `sim set --state-dir D`."""
+    extra = {"default": argparse.SUPPRESS} if nested else {}
+    p.add_argument("--state-dir", metavar="DIR", help=STATE_DIR_HELP, **extra)  # type: ignore[arg-type]
+
+
+def add_secrets_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--secrets-dir",
+        metavar="DIR",
+        help="directory of secret files, mode 0600 (default: STATE/secrets)",
+    )
+
+
+def add_backend(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend",
+        default="sim",
+        choices=BACKENDS,
+        help=f"the device to talk to: {', '.join(BACKENDS)} (default: sim)",
+    )
+
+
+def add_root(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="linux backend: manage the files of the tree under DIR (an image before first "
+        "boot); commands that act on the live host are refused",
+    )
+
+
+def add_target(p: argparse.ArgumentParser, title: str = "which spec") -> None:
+    """`--file F | --fleet DIR --device N`: the spec to work with."""
+    g = p.add_argument_group(title)
+    g.add_argument("--file", "-f", metavar="FILE", help="a Device YAML file")
+    g.add_argument("--fleet", metavar="DIR", help="a fleet repo root (with --device)")
+    g.add_argument("--device", metavar="NAME", help="device name in the fleet repo")
+
+
+def add_device_options(p: argparse.ArgumentParser, title: str = "which spec") -> None:
+    """What commands that plan or serve a device take: the spec, backend, state, secrets."""
+    add_target(p, title)
+    add_backend(p)
+    add_state_dir(p)
+    add_secrets_dir(p)
+
+
+def add_json(p: argparse.ArgumentParser, text: str = "machine-readable output") -> None:
+    p.add_argument("--json", action="store_true", help=text)
+
+
+def add_log_level(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument(
+        "--log-level",
+        default=default,
+        choices=("debug", "info", "warning", "error"),
+        help=f"log verbosity on stderr (default: {default})",
+    )
+
+
+# --- the values ---------------------------------------------------------------------------
+
+
+def state_dir(args: argparse.Namespace) -> Path:
+    from reconciler.operations import default_state_dir
+
+    given = getattr(args, "state_dir", None)
+    return Path(given) if given else default_state_dir()
+
+
+def secrets_dir(args: argparse.Namespace) -> Path | None:
+    """`--secrets-dir`, else STATE/secrets; None when that directory does not exist."""
+    given = getattr(args, "secrets_dir", None)
+    path = Path(given) if given else state_dir(args) / "secrets"
+    return path if path.is_dir() else None
+
+
+def secrets(args: argparse.Namespace) -> SecretResolver:
+    from reconciler.secrets import SecretResolver
+
+    return SecretResolver(secrets_dir(args))
+
+
+def target(args: argparse.Namespace) -> Target:
+    from reconciler.operations import load_target
+
+    return load_target(args.file, args.fleet, args.device)
+
+
+def has_target(args: argparse.Namespace) -> bool:
+    return bool(args.file or args.fleet or args.device)
