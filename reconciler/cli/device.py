@@ -106,6 +106,7 @@ def arguments_history(p: argparse.ArgumentParser) -> None:
 
 def arguments_rollback(p: argparse.ArgumentParser) -> None:
     options.add_backend(p)
+    options.add_root(p)
     options.add_state_dir(p)
     p.add_argument("--to", type=int, metavar="ID", help="apply to return to (default: previous)")
     options.add_secrets_dir(p)
