@@ -195,6 +195,17 @@ def _write(text: str, output: str | None, stream: TextIO) -> None:
     Path(output).write_text(text, encoding="utf-8")
 
 
+def _progress_bar() -> Callable[[int, int], None]:
+    """`checked N/M devices` on stderr, rewritten in place, on a terminal only."""
+    if not sys.stderr.isatty():
+        return lambda done, total: None
+
+    def show(done: int, total: int) -> None:
+        print(f"checked {done}/{total} devices", end="\r", file=sys.stderr, flush=True)
+
+    return show
+
+
 @_guard
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate a fleet root; problems to stderr (text) or a report to stdout/--output."""
@@ -203,7 +214,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("error: --jobs needs a number of at least 1", file=sys.stderr)
         return 1
-    report = validate_fleet(args.dir, jobs=args.jobs)
+    report = validate_fleet(args.dir, jobs=args.jobs, progress=_progress_bar())
+    if sys.stderr.isatty():
+        print("\x1b[K", end="", file=sys.stderr)  # the progress line, gone
     failed = not report.valid or (args.strict and bool(report.warnings))
     if args.format == "json":
         _write(_report_json(report), args.output, sys.stdout)

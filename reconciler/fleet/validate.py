@@ -9,6 +9,7 @@ pool of worker processes (one per CPU), each with its own cache of merged group 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,12 +94,27 @@ def _check_chunk(rels: list[str]) -> list[DeviceResult]:
     return [check_device(_WORKER, rel) for rel in rels]
 
 
-def _check_all(repo: FleetRepo, rels: list[str], jobs: int) -> list[DeviceResult]:
+Progress = Callable[[int, int], None]
+"""Called with (devices checked, devices in all) as checking goes on."""
+
+
+def _no_progress(done: int, total: int) -> None:
+    return None
+
+
+def _check_all(
+    repo: FleetRepo, rels: list[str], jobs: int, progress: Progress = _no_progress
+) -> list[DeviceResult]:
     """Every device, in a pool of `jobs` processes when the fleet is large."""
     source = repo.source
     if jobs <= 1 or len(rels) < PARALLEL_MIN_DEVICES or not isinstance(source, DirSource):
         renderer = Renderer(repo)
-        return [check_device(renderer, rel) for rel in rels]
+        checked = []
+        for rel in rels:
+            checked.append(check_device(renderer, rel))
+            if len(checked) % 100 == 0:
+                progress(len(checked), len(rels))
+        return checked
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -112,7 +128,11 @@ def _check_all(repo: FleetRepo, rels: list[str], jobs: int) -> list[DeviceResult
         initializer=_init_worker,
         initargs=(str(source.root),),
     ) as pool:
-        return [result for chunk in pool.map(_check_chunk, chunks) for result in chunk]
+        results: list[DeviceResult] = []
+        for chunk in pool.map(_check_chunk, chunks):
+            results.extend(chunk)
+            progress(len(results), len(rels))
+        return results
 
 
 def default_jobs() -> int:
@@ -123,11 +143,13 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def validate_source(source: FleetSource, jobs: int | None = None) -> Report:
+def validate_source(
+    source: FleetSource, jobs: int | None = None, progress: Progress = _no_progress
+) -> Report:
     """Validate a fleet root from any source; never raises for problems in the repo."""
     repo = load_repo(source)
     rels, listing = device_files(source)
-    results = _check_all(repo, rels, default_jobs() if jobs is None else jobs)
+    results = _check_all(repo, rels, default_jobs() if jobs is None else jobs, progress)
 
     problems: dict[Problem, None] = dict.fromkeys([*repo.problems, *listing])
     seen_at: dict[tuple[str, int, int, str], Problem] = {p_key(p): p for p in problems}
@@ -194,10 +216,12 @@ def p_key(problem: Problem) -> tuple[str, int, int, str]:
     return (problem.file, problem.line, problem.col, problem.message)
 
 
-def validate_fleet(root: str | Path, jobs: int | None = None) -> Report:
+def validate_fleet(
+    root: str | Path, jobs: int | None = None, progress: Progress = _no_progress
+) -> Report:
     """Validate the fleet root `root` on disk; SpecError only if it is not a directory."""
     path = Path(root)
     if not path.is_dir():
         what = "does not exist" if not path.exists() else "is not a directory"
         raise SpecError([Problem(str(path), 1, 1, "", f"fleet root {what}")])
-    return validate_source(DirSource(path), jobs)
+    return validate_source(DirSource(path), jobs, progress)
