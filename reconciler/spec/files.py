@@ -112,9 +112,9 @@ def desired_files(files: list[ManagedFile]) -> list[dict[str, object]]:
         if item.ensure == "absent":
             entry["ensure"] = "absent"
         else:
-            entry["content"] = (
-                {"secretRef": item.secret_ref} if item.secret_ref is not None else item.text()
-            )
+            content = {"secretRef": item.secret_ref} if item.secret_ref else item.text()
+            if content is not None:  # a source not read (spec rebuilt from data): unmanaged
+                entry["content"] = content
             for key in ("mode", "owner", "group"):
                 value = getattr(item, key)
                 if value is not None:
