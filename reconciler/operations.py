@@ -102,14 +102,16 @@ def open_backend(
 ) -> Backend:
     """The backend by name; the sim one is created from `model`'s factory defaults.
     `must_reach` (host:port, from the spec's agent.mustReach) guards connectivity changes
-    on the linux backend: they are reverted if a target stops answering. `root` (linux
+    (the engine's safe apply): they are reverted if a target stops answering. `root` (linux
     only): manage the tree under it, never the live host."""
     if root is not None and name != "linux":
         raise OperationError("--root DIR works with the linux backend only (--backend linux)")
     if name == "sim":
         from reconciler.drivers.sim.backend import SimBackend
 
-        return SimBackend.open(state_dir, model)
+        sim = SimBackend.open(state_dir, model)
+        sim.must_reach = must_reach
+        return sim
     if name == "linux":
         from reconciler.drivers.linux.backend import LinuxBackend
         from reconciler.drivers.linux.context import LinuxOptions
@@ -151,50 +153,47 @@ def compute_plan(
     *,
     status_port: int | None = None,
 ) -> Plan:
-    """Observe, diff, and check the result for self-lockout."""
-    from reconciler.engine.planner import make_plan
+    """Observe, diff and check for self-lockout (one engine call); changes an interrupted
+    apply left behind that the device now reports are journaled as applied."""
+    from reconciler.engine.checked import checked_plan
     from reconciler.engine.ports import Focusing
-    from reconciler.engine.verified import VerifiedPasswords
+    from reconciler.engine.store import Store
+    from reconciler.engine.verified import NoMemo, VerifiedPasswords
 
     desired = target.desired()
     inventory = store.inventory(target.name)
     if isinstance(backend, Focusing):
         backend.focus(desired, inventory)
     observed = backend.observe()
-    passwords = VerifiedPasswords(store.state_dir)
+    passwords: VerifiedPasswords | NoMemo = NoMemo()
+    if isinstance(store, Store):  # the status endpoint plans over a read-only history
+        store.verify_interrupted(target.name, observed)
+        passwords = VerifiedPasswords(store.state_dir)
     try:
-        plan = make_plan(
+        plan = checked_plan(
             target.name,
             backend.name,
             desired,
             observed,
             secrets=secrets,
             inventory=inventory,
+            status_port=status_port,
             passwords=passwords,
         )
     except LookupError as exc:
         raise OperationError(str(exc.args[0])) from None
-    passwords.save()
-    refusals = _refusals(observed, plan.changes, status_port)
-    return dataclasses.replace(plan, refusals=refusals)
-
-
-def _refusals(
-    observed: dict[str, Any], changes: Sequence[Change], status_port: int | None
-) -> tuple[str, ...]:
-    from reconciler.engine.document import apply_changes
-    from reconciler.engine.lockout import lockout_refusals
-
-    after = apply_changes(observed, changes)
-    areas = {c.area for c in changes}
-    return tuple(lockout_refusals(observed, after, areas, status_port=status_port))
+    if isinstance(passwords, VerifiedPasswords):
+        passwords.save()
+    return plan
 
 
 def refusals_for(
     backend: Backend, changes: Sequence[Change], *, status_port: int | None = None
 ) -> tuple[str, ...]:
     """Self-lockout refusals for applying just `changes` (a part of a plan) now."""
-    return _refusals(backend.observe(), changes, status_port) if changes else ()
+    from reconciler.engine.checked import refusals
+
+    return refusals(backend.observe(), changes, status_port=status_port) if changes else ()
 
 
 @contextmanager

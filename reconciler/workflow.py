@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Literal
 from reconciler import operations as ops
 
 if TYPE_CHECKING:
-    from reconciler.drivers.base import DeviceBackend as Backend
     from reconciler.engine.applier import ApplyResult
     from reconciler.engine.change import Plan
+    from reconciler.engine.ports import DeviceBackend as Backend
     from reconciler.engine.store import Store
     from reconciler.operations import Target
 

@@ -215,7 +215,7 @@ def test_status_before_the_first_apply_says_none_yet(tmp_path) -> None:
         env=subprocess_env(),
         timeout=60,
     )
-    assert "last applied:  none yet\n" in status.stdout
+    assert "last good:     none yet\n" in status.stdout
     assert "None" not in status.stdout
 
 

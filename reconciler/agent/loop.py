@@ -1,11 +1,14 @@
-"""The reconcile loop: level-based, one pass at a time, status recorded on every exit path.
+"""The reconcile loop: level-based, one pass at a time, the status written once per pass.
 
-A pass: fetch the source -> choose the revision to enforce (the newest, unless it is
-rejected, invalid or failed: then the last known-good spec) -> plan against the device ->
-split the plan by policy (auto/report, per area) and maintenance window (reboot and
-disruptive changes wait) -> apply -> health checks (roll back to the last good spec if they
-fail within the window). Transient errors back off exponentially with jitter; a revision
-that fails twice is not retried until a new revision or `reconcile agent --retry`.
+A pass is a row of small steps, each returning None (go on) or the Outcome that ends the
+pass: fetch the source -> verify the newest revision (signature, no rewind of the applied
+history, the repo checks `fleet validate` runs) -> render it (else fall back to the last
+known-good spec) -> plan against the device -> gates (maintenance window, lockout,
+suspension; more can be added to `Agent.gates`) -> apply -> health checks (roll back to the
+last good spec if they fail within the window). Transient errors back off exponentially
+with jitter; a revision that fails twice is not retried until a new revision or
+`reconcile agent --retry`; an unexpected error in a pass is a Failed status and a backoff,
+never the end of the agent.
 """
 
 from __future__ import annotations
@@ -13,25 +16,37 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import random
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.agent.sources import Source, SourceError
-from reconciler.agent.status import iso, write_status
 from reconciler.agent.trust import TrustPolicy, verify_commit
-from reconciler.areas import SERVICE_AREAS
 from reconciler.errors import OperationError
 from reconciler.fsutil import atomic_write
 from reconciler.loader import SpecError
+from reconciler.syncstatus import (
+    Drift,
+    LastPlan,
+    Rejected,
+    SyncState,
+    SyncStatus,
+    Waiting,
+    iso,
+    load_status,
+    write_status,
+)
+from reconciler.syncstatus import Source as StatusSource
 
 if TYPE_CHECKING:
+    from reconciler.engine.applier import ApplyResult
     from reconciler.engine.change import Change, Plan
     from reconciler.operations import Target
 
@@ -42,6 +57,7 @@ BACKOFF_BASE, BACKOFF_CAP = 1.0, 300.0
 RISKS_GATED = ("reboot", "disruptive")
 SUSPEND_FILE = "suspended"
 AGENT_FILE = "agent.json"
+REWOUND = "HistoryRewound"
 
 
 @dataclass
@@ -56,6 +72,8 @@ class AgentConfig:
     trust: TrustPolicy = field(default_factory=TrustPolicy)
     status_port: int | None = None
     retry: bool = False
+    allow_non_fast_forward: bool = False
+    stop_timeout: float = 10.0
 
 
 @dataclass
@@ -67,6 +85,7 @@ class Memory:
     last_good_revision: str | None = None
     last_good_document: dict[str, Any] | None = None
     last_applied_revision: str | None = None
+    last_applied_at: str | None = None
     unverified: str | None = None
     """A revision applied whose health checks have not passed yet (survives a restart)."""
 
@@ -86,6 +105,9 @@ class Memory:
 class AgentListener(Protocol):
     """A service the agent runs beside the loop (status endpoint, Modbus, MQTT uplink)."""
 
+    areas: frozenset[str]
+    """The spec areas it runs: it takes no spec while a change to one of them waits."""
+
     def on_spec(self, target: Target, backend: Any) -> None:
         """The spec enforced this pass and the backend it runs on (reconfigure if needed)."""
 
@@ -96,6 +118,39 @@ class AgentListener(Protocol):
         """apply.started, apply.result, apply.rolledBack, commit.rejected."""
 
     def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a pass ended: its sync state and, when `reason` is set, the Ready condition."""
+
+    state: SyncState
+    reason: str = ""
+    message: str = ""
+    ready: bool = False
+
+
+@dataclass
+class PassRun:
+    """What the steps of one pass found out, in order."""
+
+    started: float = field(default_factory=time.monotonic)
+    newest: str = ""
+    root: Path | None = None
+    revision: str = ""
+    """The revision enforced: the newest, or the last good one when the newest is refused."""
+    target: Target | None = None
+    problem: tuple[str, str] = ("", "")
+    backend: Any = None
+    store: Any = None
+    plan: Plan | None = None
+    now_apply: list[Change] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
+    reported: list[Change] = field(default_factory=list)
+    result: ApplyResult | None = None
+
+
+Step = Callable[[PassRun], Outcome | None]
 
 
 class Agent:
@@ -110,49 +165,34 @@ class Agent:
             self.memory.failed.clear()
         self.failures_in_row = 0
         self.wake_at: float | None = None
-        self.status: dict[str, Any] = {
-            "device": config.device,
-            "source": {"url": config.source.description},
-            "syncState": "Progressing",
-            "conditions": [],
-            "drift": [],
-            "waiting": [],
-            "rejected": None,
-            "lastPlan": None,
-        }
+        self.status = self._initial_status()
+        self.last_outcome: Outcome | None = None
+        self._logged: tuple[str, str, str] | None = None
+        self._repo_checked: str | None = None
+        self.gates: list[Step] = [self._gate_window, self._gate_lockout, self._gate_suspended]
+        """Checks between plan and apply; each may end the pass (rollout waves add one)."""
         from reconciler.secrets import SecretResolver
 
         self.secrets = SecretResolver(config.secrets_dir)
 
-    # -- status --------------------------------------------------------------------
+    def _initial_status(self) -> SyncStatus:
+        """The last recorded status, carrying the commit being enforced from the memory (so
+        a restart shows it at once, before any apply)."""
+        previous = load_status(self.config.state_dir)
+        status = previous or SyncStatus(sync_state="Progressing")
+        status.device = self.config.device
+        status.source = StatusSource(url=self.config.source.description)
+        status.last_applied_commit = self.memory.last_applied_revision
+        status.last_applied_at = self.memory.last_applied_at or status.last_applied_at
+        return status
 
-    def condition(self, kind: str, ok: bool, reason: str, message: str = "") -> None:
-        status = "True" if ok else "False"
-        conditions: list[dict[str, Any]] = self.status["conditions"]
-        for cond in conditions:
-            if cond["type"] == kind:
-                if cond["status"] != status:
-                    cond["lastTransitionTime"] = iso()
-                cond.update(status=status, reason=reason, message=message)
-                return
-        conditions.append(
-            {
-                "type": kind,
-                "status": status,
-                "reason": reason,
-                "message": message,
-                "lastTransitionTime": iso(),
-            }
-        )
-
-    def save(self) -> None:
-        self.memory.save(self.config.state_dir / AGENT_FILE)
-        self.publish_status()
+    # -- status and listeners --------------------------------------------------------
 
     def publish_status(self) -> None:
         write_status(self.config.state_dir, self.status)
+        document = self.status.to_dict()
         for listener in self.listeners:
-            self._notify(listener.on_status, dict(self.status))
+            self._notify(listener.on_status, dict(document))
 
     def emit(self, kind: str, **data: Any) -> None:
         for listener in self.listeners:
@@ -179,32 +219,62 @@ class Agent:
             log.info("signal %s: finishing the pass in flight, then exiting", signum)
             self.stop.set()
             self.changed.set()
+            self._exit_by_deadline()
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)
 
+    def _exit_by_deadline(self) -> None:
+        """Whatever a service is doing, the process ends within `stop_timeout` seconds."""
+
+        def guard() -> None:
+            time.sleep(self.config.stop_timeout)
+            log.error("not stopped within %.0f s: exiting anyway", self.config.stop_timeout)
+            logging.shutdown()
+            os._exit(1)
+
+        threading.Thread(target=guard, name="stop-deadline", daemon=True).start()
+
     def run(self, once: bool = False) -> None:
         watcher = threading.Thread(target=self._watch, name="source-watch", daemon=True)
         watcher.start()
-        next_fetch = next_drift = 0.0
+        self._start_services()
         while not self.stop.is_set():
             now = time.monotonic()
             self.changed.clear()
             self.run_pass()
             if once:
                 break
-            next_fetch = now + self._jittered(self.config.interval)
-            next_drift = now + self.config.drift_interval
-            if self.failures_in_row:
-                backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self.failures_in_row - 1))
-                next_fetch = min(next_fetch, now + self._jittered(backoff))
-            deadline = min(next_fetch, next_drift)
-            if self.wake_at is not None:
-                deadline = min(deadline, self.wake_at)
-            self.changed.wait(max(0.0, deadline - time.monotonic()))
+            self.changed.wait(max(0.0, self._next_deadline(now) - time.monotonic()))
         self.stop.set()
         for listener in self.listeners:
             self._notify(listener.stop)
+
+    def _start_services(self) -> None:
+        """At once, before the first pass: the status as recorded (with the commit being
+        enforced) and the services of the last good spec."""
+        self.publish_status()
+        good = self._last_good()
+        if good is None:
+            return
+        from reconciler import operations as ops
+
+        try:
+            backend = ops.target_backend(self.config.backend, self.config.state_dir, good[0])
+        except OperationError as exc:
+            log.warning("services wait for the first pass: %s", exc)
+            return
+        for listener in self.listeners:
+            self._notify(listener.on_spec, good[0], backend)
+
+    def _next_deadline(self, started: float) -> float:
+        deadline = started + min(self._jittered(self.config.interval), self.config.drift_interval)
+        if self.failures_in_row:
+            backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self.failures_in_row - 1))
+            deadline = min(deadline, started + self._jittered(backoff))
+        if self.wake_at is not None:
+            deadline = min(deadline, self.wake_at)
+        return deadline
 
     def _watch(self) -> None:
         try:
@@ -216,75 +286,290 @@ class Agent:
     def _jittered(seconds: float) -> float:
         return seconds * random.uniform(0.8, 1.2)
 
-    def run_pass(self) -> None:
-        """One level-based pass; the status is written whatever happens."""
+    def run_pass(self) -> Outcome:
+        """One level-based pass; the status is written once, whatever happens."""
         self.wake_at = None
+        run = PassRun()
         try:
-            self._pass()
+            outcome = self._steps(run)
         except SourceError as exc:
             self.failures_in_row += 1
-            self.condition("SourceAvailable", False, "FetchFailed", str(exc))
-            self.status["syncState"] = (
-                "Failed" if self.memory.last_good_revision is None else (self.status["syncState"])
-            )
+            self.status.condition("SourceAvailable", False, "FetchFailed", str(exc))
+            keep = self.status.sync_state if self.memory.last_good_revision else "Failed"
+            outcome = Outcome(keep)
         except (OperationError, SpecError) as exc:
             self.failures_in_row += 1
-            self.condition("Ready", False, "Error", str(exc))
-            self.status["syncState"] = "Failed"
-        finally:
-            self.save()
+            outcome = Outcome("Failed", "Error", str(exc))
+        except Exception as exc:  # a bug in a pass: reported, backed off, never fatal
+            self.failures_in_row += 1
+            log.error("pass failed unexpectedly: %s: %s", type(exc).__name__, exc)
+            log.debug("details", exc_info=True)
+            outcome = Outcome("Failed", "InternalError", f"{type(exc).__name__}: {exc}")
+        self._finish(run, outcome)
+        return outcome
 
-    # -- one pass ------------------------------------------------------------------
+    def _finish(self, run: PassRun, outcome: Outcome) -> None:
+        self.status.sync_state = outcome.state
+        if outcome.reason:
+            self.status.condition("Ready", outcome.ready, outcome.reason, outcome.message)
+        self.last_outcome = outcome
+        self.memory.save(self.config.state_dir / AGENT_FILE)
+        self.publish_status()
+        self._log_pass(run, outcome)
 
-    def _pass(self) -> None:
-        source = self.config.source
-        revision = source.fetch()
-        self.failures_in_row = 0
-        self.status.update(lastFetchedCommit=revision, lastFetchedAt=iso())
-        self.condition("SourceAvailable", True, "Fetched", f"fetched {revision}")
-        target, problem = self._choose(revision)
-        if target is None:
-            self.status["syncState"] = self._failure_state(revision)
-            self.condition("Ready", False, problem[0], problem[1])
+    def _log_pass(self, run: PassRun, outcome: Outcome) -> None:
+        """One line for a pass that did something: applied, or ended differently."""
+        key = (run.revision or run.newest, outcome.state, outcome.reason)
+        if run.result is None and key == self._logged:
             return
-        enforced, enforced_revision = target
-        self._reconcile(enforced, enforced_revision, newest=revision, problem=problem)
+        self._logged = key
+        s = run.plan.summary if run.plan is not None else None
+        planned = (
+            f"{s.get('add', 0)} to add, {s.get('change', 0)} to change, "
+            f"{s.get('remove', 0)} to remove"
+            if s is not None
+            else "no plan"
+        )
+        log.info(
+            "pass: commit %s: %s%s -> %s%s (%.2f s)",
+            (run.revision or run.newest or "-")[:12],
+            planned,
+            f"; apply {run.result.status}" if run.result is not None else "",
+            outcome.state,
+            f" {outcome.reason}: {outcome.message}" if outcome.reason else "",
+            time.monotonic() - run.started,
+        )
 
-    def _choose(self, revision: str) -> tuple[tuple[Target, str] | None, tuple[str, str]]:
-        """(target to enforce and its revision, (reason, message) if the newest is not it)."""
+    # -- the steps -------------------------------------------------------------------
+
+    def _steps(self, run: PassRun) -> Outcome:
+        outcome = _first(run, (self._fetch, self._verify, self._render))
+        if outcome is not None:
+            return outcome
+        assert run.target is not None
+        with self._device(run.target) as (run.backend, run.store):
+            outcome = _first(run, (self._plan, *self.gates, self._apply))
+        return outcome or _first(run, (self._health,)) or self._settle(run)
+
+    def _fetch(self, run: PassRun) -> Outcome | None:
+        run.newest = self.config.source.fetch()
+        self.failures_in_row = 0
+        self.status.last_fetched_commit, self.status.last_fetched_at = run.newest, iso()
+        self.status.condition("SourceAvailable", True, "Fetched", f"fetched {run.newest}")
+        return None
+
+    def _verify(self, run: PassRun) -> Outcome | None:
+        """Refuse what can never be applied as it is: untrusted, a rewind, what CI rejects."""
+        revision = run.newest
         failed = self.memory.failed.get(revision)
         if failed and (failed.get("terminal") or failed["count"] >= MAX_FAILURES):
-            return self._last_good(), (failed["reason"], failed["error"])
+            return self._fall_back(run, failed["reason"], failed["error"])
+        run.root = self.config.source.checkout(revision)
+        checks = (
+            ("SignatureVerified", self._untrusted),
+            ("HistoryLinear", self._rewound),
+            ("SpecValid", self._repo_problems),
+        )
+        for condition, check in checks:
+            refused = check(run.root, revision)
+            if refused is not None:
+                self._reject(revision, *refused)
+                self.status.condition(condition, False, *refused)
+                return self._fall_back(run, *refused)
+        return None
+
+    def _untrusted(self, root: Path, revision: str) -> tuple[str, str] | None:
+        if not self.config.trust.enabled or self.config.source.repository is None:
+            return None
+        rejection = verify_commit(self.config.source.repository, revision, self.config.trust)
+        if rejection:
+            return "SignatureRejected", rejection
+        self.status.condition("SignatureVerified", True, "Verified", revision)
+        return None
+
+    def _rewound(self, root: Path, revision: str) -> tuple[str, str] | None:
+        """A fetched commit must descend from the last applied one: never an ancestor (a
+        rewind), a non-descendant only with --allow-non-fast-forward."""
+        applied = self.memory.last_applied_revision
+        relation = self.config.source.relation(applied, revision) if applied else "descendant"
+        if relation in ("same", "descendant", "unordered"):
+            return None
+        if relation == "unrelated" and self.config.allow_non_fast_forward:
+            log.warning("%s does not descend from %s: allowed", revision[:12], applied)
+            return None
+        what = "is an ancestor of" if relation == "ancestor" else "does not descend from"
+        message = (
+            f"commit {revision} {what} the last applied commit {applied}: refused "
+            "(roll back with a new commit, or `reconcile rollback` on the device)"
+        )
+        return REWOUND, message
+
+    def _repo_problems(self, root: Path, revision: str) -> tuple[str, str] | None:
+        """The checks `fleet validate` (CI) runs over the whole repo: what CI rejects, no
+        device applies."""
+        from reconciler.fleet.validate import validate_fleet
+
+        if revision == self._repo_checked:  # the whole repo once per revision, not per pass
+            return None
+        report = validate_fleet(root, jobs=1)
+        if report.valid:
+            self._repo_checked = revision
+            return None
+        return "InvalidSpec", "; ".join(str(p) for p in report.errors)
+
+    def _render(self, run: PassRun) -> Outcome | None:
+        if run.target is not None:  # falling back to the last good spec
+            return None
+        from reconciler.fleet.render import load_fleet_device
+        from reconciler.operations import Target
+
+        assert run.root is not None
         try:
-            root = self.config.source.checkout(revision)
-            if self.config.trust.enabled and not revision.startswith("dir:"):
-                from reconciler.agent.sources import GitSource
-
-                repo = (
-                    root
-                    if not isinstance(self.config.source, GitSource)
-                    else (self.config.source.clone_dir)
-                )
-                rejection = verify_commit(repo, revision, self.config.trust)
-                if rejection:
-                    self._reject(revision, "SignatureRejected", rejection)
-                    self.condition("SignatureVerified", False, "SignatureRejected", rejection)
-                    return self._last_good(), ("SignatureRejected", rejection)
-                self.condition("SignatureVerified", True, "Verified", revision)
-            from reconciler.fleet.render import load_fleet_device
-            from reconciler.operations import Target
-
-            spec = load_fleet_device(root, self.config.device)
+            spec = load_fleet_device(run.root, self.config.device)
         except SpecError as exc:
             message = "; ".join(str(p) for p in exc.problems)
-            self._reject(revision, "InvalidSpec", message)
-            self.condition("SpecValid", False, "InvalidSpec", message)
-            return self._last_good(), ("InvalidSpec", message)
-        self.condition("SpecValid", True, "Valid", revision)
-        return (Target(spec, revision), revision), ("", "")
+            self._reject(run.newest, "InvalidSpec", message)
+            self.status.condition("SpecValid", False, "InvalidSpec", message)
+            return self._fall_back(run, "InvalidSpec", message)
+        self.status.condition("SpecValid", True, "Valid", run.newest)
+        run.target, run.revision = Target(spec, run.newest), run.newest
+        return None
+
+    def _fall_back(self, run: PassRun, reason: str, message: str) -> Outcome | None:
+        """The newest is refused: enforce the last good spec, or end the pass if none."""
+        run.problem = (reason, message)
+        good = self._last_good()
+        if good is None:
+            return Outcome(self._failure_state(run.newest), reason, message)
+        run.target, run.revision = good
+        return None
+
+    def _plan(self, run: PassRun) -> Outcome | None:
+        from reconciler import operations as ops
+
+        assert run.target is not None
+        run.plan = ops.compute_plan(
+            run.target, run.backend, run.store, self.secrets, status_port=self.config.status_port
+        )
+        self.status.last_plan = LastPlan(commit=run.revision, summary=run.plan.summary, at=iso())
+        if run.revision == self.memory.last_applied_revision:
+            self.status.drift = [
+                Drift(path=c.dotted, op=c.op, risk=c.risk) for c in run.plan.changes
+            ]
+        return None
+
+    def _gate_window(self, run: PassRun) -> Outcome | None:
+        """Changes to apply now, changes waiting for the maintenance window, report-only."""
+        assert run.target is not None and run.plan is not None
+        agent = run.target.spec.spec.agent
+        policy = (agent.policy if agent else None) or "auto"
+        per_area = (agent.area_policy if agent else None) or {}
+        window = _window_state(run.target)
+        for change in run.plan.changes:
+            if per_area.get(change.area, policy) == "report":
+                run.reported.append(change)
+            elif change.risk in RISKS_GATED and window is not None and not window[0]:
+                until = window[1]
+                run.waiting.append(
+                    Waiting(path=change.dotted, risk=change.risk, until=until.isoformat())
+                )
+                self.wake_at = time.monotonic() + max(1.0, until.timestamp() - time.time() + 0.5)
+            else:
+                run.now_apply.append(change)
+        self.status.waiting = run.waiting
+        return None
+
+    def _gate_lockout(self, run: PassRun) -> Outcome | None:
+        """Lockout is judged on what will be applied now, not on the whole plan."""
+        from reconciler import operations as ops
+
+        refusals = ops.refusals_for(run.backend, run.now_apply, status_port=self.config.status_port)
+        if not refusals:
+            return None
+        reason = "; ".join(refusals)
+        self._count_failure(run.revision, "LockoutRefused", reason, terminal=True)
+        return Outcome("Failed", "LockoutRefused", reason)
+
+    def _gate_suspended(self, run: PassRun) -> Outcome | None:
+        if (self.config.state_dir / SUSPEND_FILE).exists():
+            return Outcome("Suspended", "Suspended", "applies are suspended")
+        return None
+
+    def _apply(self, run: PassRun) -> Outcome | None:
+        from reconciler import operations as ops
+
+        assert run.target is not None and run.plan is not None
+        # Past the gates: the services follow this spec from here on (before the apply,
+        # so its events reach the uplink).
+        self._services_follow(run.target, run.backend, run.waiting, run.reported)
+        if not run.now_apply:
+            return None
+        self.status.sync_state = "Progressing"
+        self.publish_status()  # the mark an apply started; the pass's status comes at its end
+        subplan = _subplan(run.plan, run.now_apply)
+        self.emit("apply.started", commit=run.revision, summary=subplan.summary)
+        result = ops.run_apply(
+            run.target, subplan, run.backend, run.store, self.secrets, self.stop.is_set
+        )
+        run.result = result
+        self.emit(
+            "apply.result",
+            commit=run.revision,
+            status=result.status,
+            applied=result.applied,
+            error=result.error,
+            applyId=result.apply_id,
+        )
+        return self._applied(run.revision, result)
+
+    def _applied(self, revision: str, result: ApplyResult) -> Outcome | None:
+        if result.status == "interrupted":  # SIGTERM at a safe point: not a failure
+            return Outcome("Progressing", "Interrupted", result.error or "")
+        if result.status != "applied":
+            self._count_failure(revision, "ApplyFailed", result.error or "")
+            stalled = self.memory.failed[revision]["count"] >= MAX_FAILURES
+            self.failures_in_row += 0 if stalled else 1
+            return Outcome("Stalled" if stalled else "Failed", "ApplyFailed", result.error or "")
+        self._record_applied(revision)
+        if revision != self.memory.last_good_revision:
+            self.memory.unverified = revision  # saved now: a crash must not skip the checks
+        self.memory.save(self.config.state_dir / AGENT_FILE)
+        return None
+
+    def _record_applied(self, revision: str) -> None:
+        """The commit being enforced, in the memory (kept across restarts) and the status."""
+        self.memory.last_applied_revision, self.memory.last_applied_at = revision, iso()
+        self.status.last_applied_commit = revision
+        self.status.last_applied_at = self.memory.last_applied_at
+
+    def _health(self, run: PassRun) -> Outcome | None:
+        if self.memory.unverified != run.revision:
+            return None
+        assert run.target is not None
+        healthy = self._healthy(run.target)
+        if healthy is None:  # stopping: the checks run again on the next start
+            return Outcome(self.status.sync_state)
+        if not healthy:
+            return self._roll_back(run.revision)
+        self.memory.unverified = None
+        return None
+
+    def _settle(self, run: PassRun) -> Outcome:
+        """The enforced spec is in place (but for what waits or is report-only)."""
+        assert run.target is not None
+        if run.revision == run.newest and not run.waiting:
+            self._mark_good(run.revision, run.target)
+        pending = bool(run.waiting or run.reported)
+        if run.problem[0]:
+            return Outcome(self._failure_state(run.newest), *run.problem)
+        self.status.rejected = None
+        reason = "Pending" if pending else "Synced"
+        return Outcome("OutOfSync" if pending else "Synced", reason, run.revision, not pending)
+
+    # -- helpers -------------------------------------------------------------------
 
     def _reject(self, revision: str, reason: str, error: str) -> None:
-        """A revision that can never be applied as it is (invalid, untrusted)."""
+        """A revision that can never be applied as it is (invalid, untrusted, a rewind)."""
         if revision not in self.memory.failed:
             from reconciler.operations import open_store
 
@@ -297,7 +582,7 @@ class Agent:
             "reason": reason,
             "error": error,
         }
-        self.status["rejected"] = {"commit": revision, "reason": reason, "message": error}
+        self.status.rejected = Rejected(commit=revision, reason=reason, message=error)
         self.emit("commit.rejected", commit=revision, reason=reason, message=error)
 
     def _last_good(self) -> tuple[Target, str] | None:
@@ -316,8 +601,6 @@ class Agent:
             log.warning("the last good spec (%s) no longer validates; not using it", revision)
             return None
 
-    # -- plan, gate, apply, check ----------------------------------------------------
-
     @contextmanager
     def _device(self, target: Target) -> Iterator[tuple[Any, Any]]:
         """The backend and store for `target`, under the state-dir lock."""
@@ -332,122 +615,15 @@ class Agent:
         finally:
             store.close()
 
-    def _reconcile(
-        self, target: Target, revision: str, *, newest: str, problem: tuple[str, str]
-    ) -> None:
-        from reconciler import operations as ops
-
-        with self._device(target) as (backend, store):
-            plan = ops.compute_plan(
-                target, backend, store, self.secrets, status_port=self.config.status_port
-            )
-            self.status["lastPlan"] = {"commit": revision, "summary": plan.summary, "at": iso()}
-            if revision == self.memory.last_applied_revision:
-                self.status["drift"] = [
-                    {"path": c.dotted, "op": c.op, "risk": c.risk} for c in plan.changes
-                ]
-            now_apply, waiting, reported = self._split(plan, target)
-            self.status["waiting"] = waiting
-            # Lockout is judged on what will be applied now, not on the whole plan.
-            refusals = ops.refusals_for(backend, now_apply, status_port=self.config.status_port)
-            if refusals:
-                reason = "; ".join(refusals)
-                self._count_failure(revision, "LockoutRefused", reason, terminal=True)
-                self.status["syncState"] = "Failed"
-                self.condition("Ready", False, "LockoutRefused", reason)
-                return
-            if self._suspended():
-                self.status["syncState"] = "Suspended"
-                self.condition("Ready", False, "Suspended", "applies are suspended")
-                return
-            # Not suspended, not refused: the services follow this spec from here on (before
-            # the apply, so its events reach the uplink).
-            self._services_follow(target, backend, waiting, reported)
-            if now_apply:
-                self.status["syncState"] = "Progressing"
-                self.publish_status()
-                subplan = _subplan(plan, now_apply)
-                self.emit("apply.started", commit=revision, summary=subplan.summary)
-                result = ops.run_apply(
-                    target, subplan, backend, store, self.secrets, self.stop.is_set
-                )
-                self.emit(
-                    "apply.result",
-                    commit=revision,
-                    status=result.status,
-                    applied=result.applied,
-                    error=result.error,
-                    applyId=result.apply_id,
-                )
-                if result.status == "interrupted":  # SIGTERM at a safe point: not a failure
-                    self.condition("Ready", False, "Interrupted", result.error or "")
-                    return
-                if result.status != "applied":
-                    self._count_failure(revision, "ApplyFailed", result.error or "")
-                    self.condition("Ready", False, "ApplyFailed", result.error or "")
-                    failed = self.memory.failed.get(revision, {})
-                    stalled = failed.get("count", 0) >= MAX_FAILURES
-                    self.status["syncState"] = "Stalled" if stalled else "Failed"
-                    self.failures_in_row += 0 if stalled else 1
-                    return
-                self.status.update(lastAppliedCommit=revision, lastAppliedAt=iso())
-                self.memory.last_applied_revision = revision
-                if revision != self.memory.last_good_revision:
-                    self.memory.unverified = revision  # saved now: a crash must not skip checks
-                    self.memory.save(self.config.state_dir / AGENT_FILE)
-        if self.memory.unverified == revision:
-            healthy = self._healthy(target)
-            if healthy is None:  # stopping: the checks run again on the next start
-                return
-            if not healthy:
-                self._roll_back(revision)
-                return
-            self.memory.unverified = None
-        if revision == newest and not waiting:
-            self._mark_good(revision, target)
-        pending = bool(waiting or reported)
-        self.status["syncState"] = "OutOfSync" if pending else "Synced"
-        if problem[0]:
-            self.status["syncState"] = self._failure_state(newest)
-            self.condition("Ready", False, problem[0], problem[1])
-        else:
-            self.status["rejected"] = None
-            self.condition("Ready", not pending, "Synced" if not pending else "Pending", revision)
-
     def _services_follow(
-        self, target: Target, backend: Any, waiting: list[dict[str, Any]], reported: list[Change]
+        self, target: Target, backend: Any, waiting: Sequence[Waiting], reported: list[Change]
     ) -> None:
-        """The agent's services (Modbus, MQTT, status endpoint) take a spec only once it is
-        enforced: not while their own area still waits for a window or is report-only."""
-        pending = {w["path"].split(".")[0] for w in waiting} | {c.area for c in reported}
-        if pending & SERVICE_AREAS:
-            return
+        """A service takes a spec only once it is enforced: not while a change to its own
+        area still waits for a window or is report-only."""
+        pending = {w.path.split(".")[0] for w in waiting} | {c.area for c in reported}
         for listener in self.listeners:
-            self._notify(listener.on_spec, target, backend)
-
-    def _split(
-        self, plan: Plan, target: Target
-    ) -> tuple[list[Change], list[dict[str, Any]], list[Change]]:
-        """Changes to apply now, changes waiting for the maintenance window, report-only."""
-        agent = target.spec.spec.agent
-        policy = (agent.policy if agent else None) or "auto"
-        per_area = (agent.area_policy if agent else None) or {}
-        window = _window_state(target)
-        now_apply: list[Change] = []
-        waiting: list[dict[str, Any]] = []
-        reported: list[Change] = []
-        for change in plan.changes:
-            if per_area.get(change.area, policy) == "report":
-                reported.append(change)
-            elif change.risk in RISKS_GATED and window is not None and not window[0]:
-                until = window[1]
-                waiting.append(
-                    {"path": change.dotted, "risk": change.risk, "until": until.isoformat()}
-                )
-                self.wake_at = time.monotonic() + max(1.0, until.timestamp() - time.time() + 0.5)
-            else:
-                now_apply.append(change)
-        return now_apply, waiting, reported
+            if not pending & listener.areas:
+                self._notify(listener.on_spec, target, backend)
 
     def _healthy(self, target: Target) -> bool | None:
         """True/False once decided; None when the agent is stopping (checked next start)."""
@@ -461,26 +637,25 @@ class Agent:
             results = run_checks(checks, self.config.source.reachable)
             failing = [r for r in results if not r.ok]
             if not failing:
-                self.condition("Healthy", True, "ChecksPassed", f"{len(results)} check(s) passed")
+                passed = f"{len(results)} check(s) passed"
+                self.status.condition("Healthy", True, "ChecksPassed", passed)
                 return True
             if self.stop.is_set():
                 return None
             if time.monotonic() >= deadline:
                 message = "; ".join(f"{r.name}: {r.detail}" for r in failing)
-                self.condition("Healthy", False, "HealthCheckFailed", message)
+                self.status.condition("Healthy", False, "HealthCheckFailed", message)
                 return False
             self.stop.wait(1.0)
 
-    def _roll_back(self, revision: str) -> None:
+    def _roll_back(self, revision: str) -> Outcome:
         from reconciler import operations as ops
 
-        message = next(c["message"] for c in self.status["conditions"] if c["type"] == "Healthy")
+        message = self.status.condition_message("Healthy")
         self._count_failure(revision, "HealthCheckFailed", message, terminal=True)
         good = self._last_good()
-        self.status["syncState"] = "Failed"
         if good is None:
-            self.condition("Ready", False, "HealthCheckFailed", f"{message}; no known-good spec")
-            return
+            return Outcome("Failed", "HealthCheckFailed", f"{message}; no known-good spec")
         target, good_revision = good
         rollback = ops.Target(target.spec, f"rollback to {good_revision}")
         self.memory.unverified = None
@@ -491,12 +666,11 @@ class Agent:
         outcome = (
             "rolled back" if result.status == "applied" else f"rollback failed: {result.error}"
         )
-        self.memory.last_applied_revision = good_revision
-        self.status.update(lastAppliedCommit=good_revision, lastAppliedAt=iso())
+        self._record_applied(good_revision)
         summary = f"health checks failed ({message}); {outcome} to {good_revision}"
         self.memory.failed[revision].update(reason="RolledBack", error=summary)
-        self.condition("Ready", False, "RolledBack", summary)
         self.emit("apply.rolledBack", commit=revision, to=good_revision, reason=summary)
+        return Outcome("Failed", "RolledBack", summary)
 
     def _mark_good(self, revision: str, target: Target) -> None:
         self.memory.last_good_revision = revision
@@ -511,14 +685,20 @@ class Agent:
         entry["count"] += 1
         entry.update(reason=reason, error=error, terminal=terminal or entry["terminal"])
 
-    def _failure_state(self, revision: str) -> str:
+    def _failure_state(self, revision: str) -> SyncState:
         """Stalled: failed twice the same way, waiting for a new commit or --retry. Failed:
         a revision that can never apply as it is (invalid, untrusted, unhealthy)."""
         failed = self.memory.failed.get(revision, {})
         return "Failed" if failed.get("terminal", True) else "Stalled"
 
-    def _suspended(self) -> bool:
-        return (self.config.state_dir / SUSPEND_FILE).exists()
+
+def _first(run: PassRun, steps: Sequence[Step]) -> Outcome | None:
+    """Run `steps` in order until one ends the pass."""
+    for step in steps:
+        outcome = step(run)
+        if outcome is not None:
+            return outcome
+    return None
 
 
 def _subplan(plan: Plan, keep: list[Change]) -> Plan:

@@ -18,6 +18,8 @@ class ModbusListener:
     """Serves the spec's Modbus zones and polls its master devices (pymodbus loaded only
     when a spec has a modbus section)."""
 
+    areas = frozenset({"modbus"})
+
     def __init__(self, state_dir: Path, backend_name: str) -> None:
         self.state_dir = state_dir
         self.backend_name = backend_name
@@ -60,9 +62,12 @@ class ModbusListener:
 
 
 class StatusEndpointListener:
-    """The read-only status endpoint (`--listen`), started once the first pass knows the
-    device's model; it reads through its own backend instance (backends are not shared
-    across threads) and serves the agent's status.json."""
+    """The read-only status endpoint (`--listen`), started as soon as the device's model is
+    known (the last good spec at start, else the first spec rendered, whatever waits); it
+    reads through its own backend instance (backends are not shared across threads) and
+    serves the agent's status.json."""
+
+    areas: frozenset[str] = frozenset()
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from reconciler.errors import OperationError
 
@@ -28,8 +28,15 @@ def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         ) from None
 
 
+Relation = Literal["same", "descendant", "ancestor", "unrelated", "unordered"]
+"""How a fetched revision stands to the last applied one; "unordered": the source has no
+history to tell (a local directory's content hashes)."""
+
+
 class Source(Protocol):
     description: str
+    repository: Path | None
+    """The Git repository whose commits are checked (signatures, history); None if none."""
 
     def fetch(self) -> str:
         """Bring the newest revision in; return its id (commit SHA or content hash)."""
@@ -37,6 +44,10 @@ class Source(Protocol):
 
     def checkout(self, revision: str) -> Path:
         """Make `revision` the working copy; return the fleet root inside it."""
+        ...
+
+    def relation(self, applied: str, fetched: str) -> Relation:
+        """Where `fetched` stands to `applied` in the source's history."""
         ...
 
     def reachable(self) -> bool: ...
@@ -52,6 +63,7 @@ class LocalSource:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.description = str(root)
+        self.repository: Path | None = None
 
     def fetch(self) -> str:
         if not self.root.is_dir():
@@ -65,6 +77,10 @@ class LocalSource:
 
     def checkout(self, revision: str) -> Path:
         return self.root
+
+    def relation(self, applied: str, fetched: str) -> Relation:
+        """A directory has no history: its edits are not ordered, nothing is a rewind."""
+        return "same" if applied == fetched else "unordered"
 
     def reachable(self) -> bool:
         return self.root.is_dir()
@@ -84,6 +100,7 @@ class GitSource:
         self.branch = branch
         self.path = path
         self.clone_dir = state_dir / "source" / "repo"
+        self.repository: Path | None = self.clone_dir
         self.description = f"{url}@{branch}" + (f":{path}" if path else "")
 
     def _git(self, *args: str, timeout: float = 120) -> str:
@@ -140,6 +157,22 @@ class GitSource:
         if not root.is_relative_to(self.clone_dir.resolve()):
             raise SourceError(f"--path {self.path!r} points outside the repository")
         return root
+
+    def relation(self, applied: str, fetched: str) -> Relation:
+        """By the commit graph; a commit the clone does not have is unrelated."""
+        if applied == fetched:
+            return "same"
+        if self._is_ancestor(applied, fetched):
+            return "descendant"
+        if self._is_ancestor(fetched, applied):
+            return "ancestor"
+        return "unrelated"
+
+    def _is_ancestor(self, older: str, newer: str) -> bool:
+        proc = _run(
+            ["git", "-C", str(self.clone_dir), "merge-base", "--is-ancestor", older, newer], 60
+        )
+        return proc.returncode == 0
 
     def reachable(self) -> bool:
         try:

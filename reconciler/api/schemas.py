@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler import syncstatus
+
 Schema = dict[str, Any]
 
 
@@ -40,7 +42,7 @@ BIT: Schema = {"type": "integer", "enum": [0, 1]}
 NULLABLE_STR: Schema = {"type": ["string", "null"]}
 STRINGS = array(STR)
 
-SYNC_STATES = ["Synced", "OutOfSync", "Progressing", "Failed", "Suspended", "Stalled", "Unknown"]
+SYNC_STATES = [*syncstatus.SYNC_STATES, "Unknown"]
 
 COMPONENTS: dict[str, Schema] = {
     # -- errors and auth ---------------------------------------------------------------
@@ -278,7 +280,7 @@ COMPONENTS: dict[str, Schema] = {
             optional=("drift", "conditions", "lastPlan", "lastAppliedAt", "updatedAt"),
             closed=False,
         ),
-        "description": "The agent's status document (reconciler.agent.status), or the "
+        "description": "The agent's status document (reconciler.syncstatus), or the "
         "same shape computed from history and a fresh plan under `reconcile serve`.",
     },
     "ApplyRecord": obj(

@@ -12,9 +12,17 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from reconciler.agent.status import SYNC_STATES, iso, read_status
 from reconciler.api.readstore import HistoryReader
 from reconciler.errors import OperationError
+from reconciler.syncstatus import (
+    SYNC_STATES,
+    Drift,
+    LastPlan,
+    Source,
+    SyncStatus,
+    iso,
+    read_status,
+)
 
 if TYPE_CHECKING:
     from reconciler.api.context import ApiContext
@@ -103,40 +111,24 @@ class SyncReader:
         last = records[0] if records else None
         applied = next((r for r in records if r.status == "applied"), None)
         target = self.target()
-        now = iso()
-        drift: list[dict[str, Any]] = []
-        last_plan: dict[str, Any] | None = None
+        status = SyncStatus(
+            sync_state="Synced",
+            device=target.name if target is not None else (last.device if last else None),
+            source=Source(url=target.source if target is not None else None),
+            last_applied_at=applied.as_dict()["finishedAt"] if applied else None,
+        )
         try:
             plan = self.plan()
         except (NoSpec, OperationError) as exc:
             state, reason, message = _failed(exc, target)
         else:
-            drift = [{"path": c.dotted, "op": c.op, "risk": c.risk} for c in plan.changes]
-            last_plan = {"summary": plan.summary, "at": now, "commit": None}
+            status.drift = [Drift(path=c.dotted, op=c.op, risk=c.risk) for c in plan.changes]
+            status.last_plan = LastPlan(summary=plan.summary, at=iso(), commit=None)
             state, reason, message = _judge(plan, last)
-        return {
-            "device": target.name if target is not None else (last.device if last else None),
-            "source": {"url": target.source if target is not None else None},
-            "lastFetchedCommit": None,
-            "lastFetchedAt": None,
-            "lastAppliedCommit": None,
-            "lastAppliedAt": applied.as_dict()["finishedAt"] if applied else None,
-            "syncState": state,
-            "drift": drift,
-            "waiting": [],
-            "lastPlan": last_plan,
-            "lastApply": last.as_dict() if last else None,
-            "conditions": [
-                {
-                    "type": "Synced",
-                    "status": "True" if state == "Synced" else "False",
-                    "reason": reason,
-                    "message": message,
-                    "lastTransitionTime": now,
-                }
-            ],
-            "updatedAt": now,
-        }
+        status.condition("Synced", state == "Synced", reason, message)
+        document = {**status.to_dict(), "syncState": state, "updatedAt": iso()}
+        document["lastApply"] = last.as_dict() if last else None
+        return document
 
     def history_records(self, limit: int) -> list[dict[str, Any]]:
         return [r.as_dict() for r in self.history.history(limit)]

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from reconciler.cli import options
 from reconciler.errors import OperationError
+
+if TYPE_CHECKING:
+    from reconciler.agent.loop import Agent, Outcome
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -21,7 +25,6 @@ def cmd_agent(args: argparse.Namespace) -> int:
     import logging
 
     from reconciler.agent.loop import AGENT_FILE, Agent, AgentConfig, Memory
-    from reconciler.agent.services import ModbusListener, StatusEndpointListener
     from reconciler.agent.sources import LocalSource, open_source
     from reconciler.agent.trust import TrustPolicy
 
@@ -57,31 +60,51 @@ def cmd_agent(args: argparse.Namespace) -> int:
         trust=trust if args.verify_signatures else TrustPolicy(),
         status_port=args.listen[1] if args.listen else None,
         retry=args.retry,
+        allow_non_fast_forward=args.allow_non_fast_forward,
+        stop_timeout=args.stop_timeout,
     )
     agent = Agent(config)
-    modbus = ModbusListener(state_dir, args.backend)
+    _attach_services(agent, args)
+    agent.install_signal_handlers()
+    logging.getLogger("reconciler.agent").info(
+        "agent for %s watching %s (state in %s)", device, config.source.description, state_dir
+    )
+    agent.run(once=args.once)
+    return _once_result(agent.last_outcome) if args.once else 0
+
+
+def _attach_services(agent: Agent, args: argparse.Namespace) -> None:
+    """Modbus, the MQTT uplink and (with --listen) the status endpoint, beside the loop."""
+    from reconciler.agent.services import ModbusListener, StatusEndpointListener
     from reconciler.services.mqtt.uplink import MqttUplink
 
-    uplink = MqttUplink(device, state_dir, agent.secrets, agent.request_sync)
+    cfg = agent.config
+    modbus = ModbusListener(cfg.state_dir, cfg.backend)
+    uplink = MqttUplink(cfg.device, cfg.state_dir, agent.secrets, agent.request_sync)
     agent.listeners += [modbus, uplink]
     if args.listen:
         agent.listeners.append(
             StatusEndpointListener(
                 args.listen,
-                state_dir,
-                args.backend,
+                cfg.state_dir,
+                cfg.backend,
                 agent.secrets,
                 tls=(args.tls_cert, args.tls_key),
                 tags=modbus.tags,
                 cloud_connection=uplink.connection_state,
             )
         )
-    agent.install_signal_handlers()
-    logging.getLogger("reconciler.agent").info(
-        "agent for %s watching %s (state in %s)", device, config.source.description, state_dir
-    )
-    agent.run(once=args.once)
-    return 1 if args.once and agent.status["syncState"] in ("Failed", "Stalled") else 0
+
+
+def _once_result(outcome: Outcome | None) -> int:
+    """`--once`: the pass's outcome on stdout; exit 0 in sync, 2 changes left, 1 failed."""
+    if outcome is None:
+        return 1
+    reason = f" ({outcome.reason})" if outcome.reason not in ("", outcome.state) else ""
+    print(f"{outcome.state}{reason}" + (f": {outcome.message}" if outcome.message else ""))
+    if outcome.state in ("Failed", "Stalled"):
+        return 1
+    return 0 if outcome.state == "Synced" else 2
 
 
 def _when(commit: str | None, at: str | None) -> str:
@@ -92,8 +115,8 @@ def _when(commit: str | None, at: str | None) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from reconciler.agent.status import read_status
     from reconciler.output import emit_json
+    from reconciler.syncstatus import read_status
 
     status = read_status(options.state_dir(args))
     if status is None:
@@ -105,7 +128,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"source:        {status.get('source', {}).get('url')}")
     print(f"sync state:    {status.get('syncState')}")
     print(f"last fetched:  {_when(status.get('lastFetchedCommit'), status.get('lastFetchedAt'))}")
-    print(f"last applied:  {_when(status.get('lastAppliedCommit'), status.get('lastAppliedAt'))}")
+    print(f"last good:     {_enforced(status)}")
     plan = status.get("lastPlan") or {}
     if plan:
         s = plan.get("summary", {})
@@ -123,6 +146,14 @@ def cmd_status(args: argparse.Namespace) -> int:
             + (f": {cond['message']}" if cond.get("message") else "")
         )
     return 0
+
+
+def _enforced(status: dict[str, Any]) -> str:
+    """The commit being enforced, even after rejected or failed passes."""
+    commit, at = status.get("lastAppliedCommit"), status.get("lastAppliedAt")
+    if not commit:
+        return "none yet" + (f" (last apply at {at})" if at else "")
+    return f"{commit} applied at {at or 'an unknown time'}"
 
 
 def cmd_suspend(args: argparse.Namespace) -> int:
@@ -156,7 +187,21 @@ def arguments_agent(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpg-home", help="GnuPG home holding the trusted public keys")
     p.add_argument("--allowed-signers", help="SSH allowed-signers file of trusted keys")
     p.add_argument("--retry", action="store_true", help="forget failed commits and retry them")
-    p.add_argument("--once", action="store_true", help="run one pass and exit")
+    p.add_argument(
+        "--allow-non-fast-forward",
+        action="store_true",
+        help="apply a commit that does not descend from the last applied one (rewritten "
+        "history); an ancestor (a rewind) is refused always",
+    )
+    p.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=10.0,
+        help="on SIGTERM, exit within this many seconds whatever runs (default: 10)",
+    )
+    p.add_argument(
+        "--once", action="store_true", help="run one pass, print its outcome, exit 0/2/1"
+    )
     options.add_log_level(p, "info")
 
 

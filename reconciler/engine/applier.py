@@ -5,16 +5,15 @@ device is reachable by the right people before its network changes), then networ
 firewall, then what runs on top of them (services, ports, I/O), then the services the agent
 hosts (Modbus, cloud), and update policy last. After an area is applied it is observed
 again: a change the device does not report afterwards failed, it did not succeed quietly.
-The first failure stops the apply at that area boundary; everything is journaled before
-and after, so the next run converges.
+Changes that can cut connectivity go through safe apply (engine.safe). The first failure
+stops the apply at that area boundary; the whole plan is journaled before the first change
+and each area's result when it finishes, so the next run converges.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,21 +21,26 @@ from typing import Any
 from reconciler.areas import rank
 from reconciler.engine.change import Change, Plan
 from reconciler.engine.document import MISSING, get, managed_view
+from reconciler.engine.failpoint import FAILPOINT_ENV, failpoint
 from reconciler.engine.planner import plan_changes
 from reconciler.engine.ports import Backend, SecretLookup
+from reconciler.engine.safe import Reverted, SafeApply, guarded
 from reconciler.engine.store import Store
+from reconciler.errors import DeviceRefused, DeviceUnavailable
 
-FAILPOINT_ENV = "RECONCILER_FAILPOINT"
-"""Test hook: `after-area:NAME` or `before-area:NAME` kills the process there (SIGKILL)."""
+__all__ = ["FAILPOINT_ENV", "ApplyResult", "apply_plan", "failure_kind", "state_hash"]
 
 
 @dataclass(frozen=True)
 class ApplyResult:
     apply_id: int
-    status: str  # applied | failed | interrupted
+    status: str  # applied | failed | reverted | interrupted
     applied: int
     error: str | None
     observed_hash: str | None
+    failure: str | None = None
+    """What stopped it, from the error's type: refused | failed | unavailable | reverted |
+    not-reported (the device does not show the change); None when nothing failed."""
 
 
 def state_hash(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> str:
@@ -45,9 +49,15 @@ def state_hash(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _failpoint(stage: str, area: str) -> None:
-    if os.environ.get(FAILPOINT_ENV) == f"{stage}:{area}":
-        os.kill(os.getpid(), signal.SIGKILL)
+def failure_kind(exc: BaseException) -> str:
+    """The outcome a driver's typed error stands for (callers map it, never the text)."""
+    if isinstance(exc, Reverted):
+        return "reverted"
+    if isinstance(exc, DeviceRefused):
+        return "refused"
+    if isinstance(exc, DeviceUnavailable):
+        return "unavailable"
+    return "failed"
 
 
 def _stuck(change: Change, remaining: Sequence[Change], observed_area: Mapping[str, Any]) -> bool:
@@ -57,6 +67,71 @@ def _stuck(change: Change, remaining: Sequence[Change], observed_area: Mapping[s
         r.path[: len(change.path)] == change.path or change.path[: len(r.path)] == r.path
         for r in remaining
     )
+
+
+class _Failure(Exception):
+    def __init__(self, seqs: list[int], error: str, kind: str) -> None:
+        super().__init__(error)
+        self.seqs, self.error, self.kind = seqs, error, kind
+
+
+@dataclass
+class _Apply:
+    plan: Plan
+    backend: Backend
+    store: Store
+    apply_id: int
+    desired: Mapping[str, Any]
+    secrets: SecretLookup
+
+    def area(self, area: str, items: list[tuple[int, Change]]) -> None:
+        """Apply one area and verify it by observing; raises _Failure."""
+        seqs, changes = [s for s, _ in items], [c for _, c in items]
+        device = self.plan.device
+        with self.store.transaction():
+            self.store.mark(self.apply_id, seqs, "applying")
+            for change in changes:  # before: a crash after the write must not lose ownership
+                if change.op == "add":
+                    self.store.record_inventory(device, self.apply_id, change)
+        failpoint("before-area", area)
+        driver = self.backend.driver(area)
+        safely = guarded(self.backend, driver, changes)
+        try:
+            if safely is not None:
+                probing, checkpointing, options = safely
+                safe = SafeApply(probing, self.store, self.apply_id, options)
+                safe.run(area, checkpointing, changes, self.secrets)
+            else:
+                driver.apply(changes, self.secrets)
+        except Exception as exc:  # the driver's message is the user's message
+            raise _Failure(seqs, f"{area}: {exc}", failure_kind(exc)) from None
+        failpoint("after-area", area)
+        observed_area = driver.observe()
+        remaining = plan_changes(
+            {area: self.desired[area]},
+            {area: observed_area},
+            secrets=self.secrets,
+            inventory=self.store.inventory(device),
+        )
+        stuck = [s for s, c in items if _stuck(c, remaining, observed_area)]
+        with self.store.transaction():
+            self.store.mark(self.apply_id, [s for s in seqs if s not in stuck], "applied")
+            for change in changes:
+                if change.op == "remove" and not stuck:
+                    self.store.record_inventory(device, self.apply_id, change)
+        failpoint("after-verify", area)
+        if stuck:
+            first = self.plan.changes[stuck[0]]
+            error = f"{first.dotted}: the device does not report the change after applying it"
+            raise _Failure(stuck, error, "not-reported")
+
+
+def _by_area(plan: Plan) -> dict[str, list[tuple[int, Change]]]:
+    indexed = sorted(enumerate(plan.changes), key=lambda ic: (rank(ic[1].area), ic[0]))
+    areas: dict[str, list[tuple[int, Change]]] = {}
+    for seq, change in indexed:
+        areas.setdefault(change.area, []).append((seq, change))
+    return areas
 
 
 def apply_plan(
@@ -69,70 +144,42 @@ def apply_plan(
     secrets: SecretLookup,
     document: Mapping[str, Any] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    applied_status: str = "applied",
 ) -> ApplyResult:
     """Apply `plan`; the caller holds the store's lock. `document` (the whole spec document,
     secret references only) is recorded so `rollback` can return to it. `should_stop` is
-    asked at every area boundary (a safe point): SIGTERM never tears an area in half."""
+    asked at every area boundary (a safe point): SIGTERM never tears an area in half.
+    `applied_status` is the history status of a success (writes outside a spec differ)."""
     apply_id = store.begin(plan, source, dict(document if document is not None else desired))
-    indexed = sorted(enumerate(plan.changes), key=lambda ic: (rank(ic[1].area), ic[0]))
-    areas: dict[str, list[tuple[int, Change]]] = {}
-    for seq, change in indexed:
-        areas.setdefault(change.area, []).append((seq, change))
-    inventory = store.inventory(plan.device)
+    failpoint("after-begin")
+    run = _Apply(plan, backend, store, apply_id, desired, secrets)
+    areas = _by_area(plan)
+    names = list(areas)
     done = 0
-    for area, items in areas.items():
-        seqs = [s for s, _ in items]
-        changes = [c for _, c in items]
+    for i, (area, items) in enumerate(areas.items()):
+        later = [s for a in names[i + 1 :] for s, _ in areas[a]]
         if should_stop():
-            later = [s for a in list(areas)[list(areas).index(area) :] for s, _ in areas[a]]
-            store.mark(apply_id, later, "skipped")
+            store.mark(apply_id, [s for s, _ in items] + later, "skipped")
             error = f"stopped at a safe point before {area}; the next apply continues"
             store.finish(apply_id, "interrupted", None, error)
             return ApplyResult(apply_id, "interrupted", done, error, None)
-        store.mark(apply_id, seqs, "applying")
-        with store.transaction():  # before: a crash after the write must not lose ownership
-            for change in changes:
-                if change.op == "add":
-                    store.record_inventory(plan.device, apply_id, change)
-        _failpoint("before-area", area)
-        driver = backend.driver(area)
         try:
-            driver.apply(changes, secrets)
-        except Exception as exc:  # the driver's message is the user's message
-            return _fail(store, apply_id, areas, area, seqs, f"{area}: {exc}", done)
-        _failpoint("after-area", area)
-        observed_area = driver.observe()
-        remaining = plan_changes(
-            {area: desired[area]}, {area: observed_area}, secrets=secrets, inventory=inventory
-        )
-        stuck = [s for s, c in items if _stuck(c, remaining, observed_area)]
-        if stuck:
-            first = plan.changes[stuck[0]]
-            error = f"{first.dotted}: the device does not report the change after applying it"
-            store.mark(apply_id, [s for s in seqs if s not in stuck], "applied")
-            return _fail(store, apply_id, areas, area, stuck, error, done)
-        store.mark(apply_id, seqs, "applied")
-        with store.transaction():
-            for change in changes:
-                if change.op == "remove":
-                    store.record_inventory(plan.device, apply_id, change)
-        done += len(changes)
+            run.area(area, items)
+        except _Failure as failure:
+            return _fail(store, apply_id, failure, later, done)
+        done += len(items)
     digest = state_hash(desired, backend.observe())
-    store.finish(apply_id, "applied", digest)
-    return ApplyResult(apply_id, "applied", done, None, digest)
+    store.finish(apply_id, applied_status, digest)
+    return ApplyResult(apply_id, applied_status, done, None, digest)
 
 
 def _fail(
-    store: Store,
-    apply_id: int,
-    areas: Mapping[str, list[tuple[int, Change]]],
-    failed_area: str,
-    failed: list[int],
-    error: str,
-    done: int,
+    store: Store, apply_id: int, failure: _Failure, later: list[int], done: int
 ) -> ApplyResult:
-    store.mark(apply_id, failed, "failed", error)
-    later = list(areas)[list(areas).index(failed_area) + 1 :]
-    store.mark(apply_id, [s for a in later for s, _ in areas[a]], "skipped")
-    store.finish(apply_id, "failed", None, error)
-    return ApplyResult(apply_id, "failed", done, error, None)
+    status = "reverted" if failure.kind == "reverted" else "failed"
+    with store.transaction():
+        if status == "failed":  # a revert already marked its area's changes
+            store.mark(apply_id, failure.seqs, "failed", failure.error)
+        store.mark(apply_id, later, "skipped")
+        store.finish(apply_id, status, None, failure.error)
+    return ApplyResult(apply_id, status, done, failure.error, None, failure.kind)

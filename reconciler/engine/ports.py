@@ -8,6 +8,7 @@ arrows point one way: implementations depend on contracts, not on each other.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from reconciler.engine.change import Change
@@ -27,6 +28,8 @@ __all__ = [
     "DeviceUnavailable",
     "Focusing",
     "Inventory",
+    "Probing",
+    "SafeApplyOptions",
     "SecretLookup",
 ]
 
@@ -53,6 +56,38 @@ class Checkpointing(AreaDriver, Protocol):
     def checkpoint(self, changes: Sequence[Change]) -> dict[str, Any]: ...
 
     def restore(self, snap: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class SafeApplyOptions:
+    """How the engine's safe apply proves a connectivity change did not cut the device off."""
+
+    must_reach: tuple[str, ...] = ()
+    """host:port targets the device must still reach (agent.mustReach and the backend's)."""
+    confirm_window: float = 120.0
+    """Seconds within which the change must prove reachability or is reverted."""
+    probe_interval: float = 2.0
+    """Seconds between reachability probes inside the window."""
+    guard: bool = True
+    """Arm a detached guard process that reverts even if the applying process dies."""
+
+
+@runtime_checkable
+class Probing(Protocol):
+    """A backend that can tell whether the device still reaches its targets: the engine's
+    safe apply needs it (with a Checkpointing driver) to guard connectivity changes."""
+
+    def safe_apply_options(self) -> SafeApplyOptions: ...
+
+    def unreachable(self, targets: Sequence[str], timeout: float) -> list[str]:
+        """The targets the device cannot open a TCP connection to right now, probed from
+        where the device is; all of them when the backend lost its own path to it."""
+        ...
+
+    def reopen(self) -> tuple[str, dict[str, Any]] | None:
+        """How another process gets this backend's area drivers: `module:callable` taking
+        (area, **arguments) and plain JSON arguments; None when it cannot (no guard)."""
+        ...
 
 
 class Backend(Protocol):

@@ -1,8 +1,10 @@
 """History, journal and prune inventory in SQLite (WAL), plus the state-dir apply lock.
 
-Progress is recorded before and after each change, so a crash at any point leaves a
-record of what was attempted; the next run re-observes and converges (level-based).
-Only redacted values are ever written here.
+The whole plan is journaled in one transaction before the first change runs and each
+area's result is committed as the area finishes, so a crash at any point leaves every
+planned change in history with a true status; the next run re-observes, marks what reached
+the device `applied` and converges (level-based). History is bounded (Retention) and the
+file is checkpointed and vacuumed now and then. Only redacted values are ever written here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.engine.change import Change, Plan, dotted_path
+from reconciler.engine.failpoint import failpoint
+from reconciler.engine.journal import Retention, reached_device
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS applies (
@@ -46,6 +50,17 @@ CREATE TABLE IF NOT EXISTS changes (
     status TEXT NOT NULL,
     error TEXT,
     PRIMARY KEY (apply_id, seq)
+);
+CREATE TABLE IF NOT EXISTS reverts (
+    apply_id INTEGER NOT NULL REFERENCES applies(id),
+    area TEXT NOT NULL,
+    by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    unreachable TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verified (
+    apply_id INTEGER PRIMARY KEY
 );
 CREATE TABLE IF NOT EXISTS inventory (
     device TEXT NOT NULL,
@@ -109,8 +124,9 @@ def _alive(pid: int | None) -> bool:
 class Store:
     """One SQLite database per state directory."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, retention: Retention | None = None) -> None:
         self.state_dir = state_dir
+        self.retention = retention if retention is not None else Retention.from_env()
         state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / "history.db"
         path.touch(mode=0o600, exist_ok=True)
@@ -123,26 +139,13 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Many writes, one commit (one fsync): a journal step of 5,000 changes costs one
-        sync, not 5,000. Re-entrant: inside a transaction it joins it."""
-        if self.db.in_transaction:
-            yield
-            return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.rollback()
-            raise
-        self.db.commit()
-
     def _mark_interrupted(self) -> None:
         """Applies left 'running' by a process that is gone were interrupted (crash, kill)."""
         rows = self.db.execute("SELECT id, pid FROM applies WHERE status = 'running'").fetchall()
         for apply_id, pid in rows:
-            if not _alive(pid) or pid == os.getpid():
+            if _alive(pid) and pid != os.getpid():
+                continue
+            with self.transaction():  # the apply and its changes say so together
                 self.db.execute(
                     "UPDATE applies SET status='interrupted', error=? WHERE id=?",
                     ("the process ended before the apply finished", apply_id),
@@ -152,6 +155,20 @@ class Store:
                     "AND status IN ('pending', 'applying')",
                     (apply_id,),
                 )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One commit for everything inside (the connection autocommits otherwise)."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     # -- lock ----------------------------------------------------------------------
 
@@ -178,6 +195,11 @@ class Store:
     # -- journal -------------------------------------------------------------------
 
     def begin(self, plan: Plan, source: str, document: dict[str, Any]) -> int:
+        """The apply and every planned change, in one transaction."""
+        with self.transaction():
+            return self._begin(plan, source, document)
+
+    def _begin(self, plan: Plan, source: str, document: dict[str, Any]) -> int:
         cur = self.db.execute(
             "INSERT INTO applies (device, backend, source, started_at, status, summary, plan,"
             " document, pid) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
@@ -193,12 +215,12 @@ class Store:
             ),
         )
         apply_id = int(cur.lastrowid or 0)
-        with self.transaction():
-            self.db.executemany(
-                "INSERT INTO changes (apply_id, seq, area, path, op, risk, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending')",
-                [(apply_id, i, c.area, c.dotted, c.op, c.risk) for i, c in enumerate(plan.changes)],
-            )
+        failpoint("in-begin")  # a kill here must leave no apply without its changes
+        self.db.executemany(
+            "INSERT INTO changes (apply_id, seq, area, path, op, risk, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+            [(apply_id, i, c.area, c.dotted, c.op, c.risk) for i, c in enumerate(plan.changes)],
+        )
         return apply_id
 
     def record_event(self, device: str, backend: str, source: str, status: str, error: str) -> int:
@@ -209,14 +231,15 @@ class Store:
             " summary, plan, document, error, pid) VALUES (?, ?, ?, ?, ?, ?, ?, '{}', '{}', ?, ?)",
             (device, backend, source, now, now, status, json.dumps({}), error, os.getpid()),
         )
-        return int(cur.lastrowid or 0)
+        apply_id = int(cur.lastrowid or 0)
+        self.prune(apply_id)
+        return apply_id
 
     def mark(self, apply_id: int, seqs: list[int], status: str, error: str | None = None) -> None:
-        with self.transaction():
-            self.db.executemany(
-                "UPDATE changes SET status=?, error=? WHERE apply_id=? AND seq=?",
-                [(status, error, apply_id, s) for s in seqs],
-            )
+        self.db.executemany(
+            "UPDATE changes SET status=?, error=? WHERE apply_id=? AND seq=?",
+            [(status, error, apply_id, s) for s in seqs],
+        )
 
     def finish(
         self, apply_id: int, status: str, observed_hash: str | None, error: str | None = None
@@ -225,6 +248,101 @@ class Store:
             "UPDATE applies SET status=?, finished_at=?, observed_hash=?, error=? WHERE id=?",
             (status, time.time(), observed_hash, error, apply_id),
         )
+        self.prune(apply_id)
+
+    # -- reverts -------------------------------------------------------------------
+
+    def record_revert(
+        self, apply_id: int, area: str, by: str, reason: str, unreachable: list[str]
+    ) -> None:
+        """Safe apply restored `area`: the apply and its changes there say so, with why."""
+        error = f"{area} reverted by the {by}: {reason}"
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO reverts VALUES (?, ?, ?, ?, ?, ?)",
+                (apply_id, area, by, reason, json.dumps(unreachable), time.time()),
+            )
+            self.db.execute(
+                "UPDATE changes SET status='reverted', error=? WHERE apply_id=? AND area=?",
+                (error, apply_id, area),
+            )
+            self.db.execute(
+                "UPDATE applies SET status='reverted', error=?,"
+                " finished_at=COALESCE(finished_at, ?) WHERE id=?",
+                (error, time.time(), apply_id),
+            )
+
+    def reverts_of(self, apply_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT area, by, reason, unreachable, at FROM reverts WHERE apply_id=? ORDER BY rowid",
+            (apply_id,),
+        ).fetchall()
+        return [
+            {"area": a, "by": b, "reason": r, "unreachable": json.loads(u), "at": _iso(t)}
+            for a, b, r, u, t in rows
+        ]
+
+    # -- verifying interrupted applies ---------------------------------------------
+
+    def verify_interrupted(self, device: str, observed: dict[str, Any]) -> None:
+        """Interrupted changes the device now reports were applied before the crash: say
+        so (once per apply, on the next run that observes the device). A read-only view
+        of the history cannot record it and skips."""
+        try:
+            rows = self.db.execute(
+                "SELECT id, plan FROM applies WHERE device=? AND status='interrupted'"
+                " AND id NOT IN (SELECT apply_id FROM verified)",
+                (device,),
+            ).fetchall()
+            for apply_id, plan in rows:
+                changes = json.loads(plan).get("changes", [])
+                seqs = [
+                    seq
+                    for seq in self._interrupted(apply_id)
+                    if seq < len(changes) and reached_device(changes[seq], observed)
+                ]
+                with self.transaction():
+                    self.mark(apply_id, seqs, "applied")
+                    self.db.execute("INSERT OR IGNORE INTO verified VALUES (?)", (apply_id,))
+        except sqlite3.OperationalError:
+            return
+
+    def _interrupted(self, apply_id: int) -> list[int]:
+        rows = self.db.execute(
+            "SELECT seq FROM changes WHERE apply_id=? AND status='interrupted'", (apply_id,)
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    # -- retention -----------------------------------------------------------------
+
+    def prune(self, apply_id: int) -> None:
+        """Forget applies beyond the retention (never the newest applied one: rollback and
+        `last good` need it); checkpoint and vacuum the file every so often."""
+        keep = self.retention
+        oldest = time.time() - keep.max_age_days * 86400
+        with self.transaction():
+            doomed = [
+                int(r[0])
+                for r in self.db.execute(
+                    "SELECT id FROM applies WHERE status != 'running' AND id NOT IN"
+                    " (SELECT id FROM applies ORDER BY id DESC LIMIT ?)"
+                    " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)"
+                    " UNION SELECT id FROM applies WHERE started_at < ? AND status != 'running'"
+                    " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)",
+                    (keep.max_applies, oldest),
+                )
+            ]
+            for table in ("changes", "reverts", "verified"):
+                self.db.executemany(f"DELETE FROM {table} WHERE apply_id=?", [(i,) for i in doomed])
+            self.db.executemany("DELETE FROM applies WHERE id=?", [(i,) for i in doomed])
+        if doomed and apply_id % keep.vacuum_every == 0:
+            self.compact()
+
+    def compact(self) -> None:
+        """Give the space of pruned applies back to the file system."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- inventory -----------------------------------------------------------------
 

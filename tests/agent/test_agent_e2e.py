@@ -239,7 +239,9 @@ def test_agent_end_to_end(tmp_path: Path, secrets_dir: Path) -> None:
 
         # 7. A disruptive change waits for the maintenance window; the rest goes ahead.
         tz = ZoneInfo("Europe/Berlin")  # plant-a's time zone, where the window is evaluated
-        opens = (datetime.now(tz) + timedelta(minutes=1)).replace(second=0, microsecond=0)
+        # The window opens at a whole minute at least 20 s away, so the agent sees the
+        # commit while it is still closed however late in the minute this step runs.
+        opens = (datetime.now(tz) + timedelta(seconds=80)).replace(second=0, microsecond=0)
         window = f'{{cron: "{opens.minute} {opens.hour} * * *", durationMinutes: 5}}'
         repo.base = set_description(repo.base, "rev-F")
         repo.base = repo.base.replace(
@@ -260,7 +262,7 @@ def test_agent_end_to_end(tmp_path: Path, secrets_dir: Path) -> None:
         wait_for(
             "window opens and gpio change applied",
             lambda: device()["gpio"]["pins"]["1"]["direction"] == "output",
-            timeout=90,
+            timeout=150,
         )
         wait_for("Synced after window", lambda: status()["syncState"] == "Synced")
 

@@ -150,3 +150,45 @@ def test_agent_serves_status_and_modbus(tmp_path: Path, secrets_dir: Path) -> No
     assert "Traceback" not in output, output
     for value in SECRETS.values():  # the agent's log never carries a secret
         assert value not in output
+
+
+def test_listen_starts_while_a_modbus_change_waits(tmp_path: Path, secrets_dir: Path) -> None:
+    """The endpoint does not wait for the maintenance window the Modbus change waits for."""
+    fleet = tmp_path / "fleet"
+    (fleet / "devices").mkdir(parents=True)
+    (fleet / "fleet.yaml").write_text(FLEET)
+    held = DEVICE.format(description="held", port=free_port()) + (
+        '  update:\n    maintenanceWindow: {cron: "0 3 1 1 *", durationMinutes: 1}\n'
+    )
+    (fleet / "devices" / "gw-1.yaml").write_text(held)
+    http_port = free_port()
+    agent = subprocess.Popen(
+        [
+            *reconcile_cmd(), "agent", "--source", str(fleet), "--device", "gw-1",
+            "--state-dir", str(tmp_path / "state"), "--secrets-dir", str(secrets_dir),
+            "--listen", f"127.0.0.1:{http_port}",
+        ],
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        assert wait_for("endpoint up", lambda: httpx.get(f"{base}/auth/ping").text == "pong")
+        auth = ("monitor", SECRETS["monitor-password"])
+        token = httpx.get(f"{base}/auth/token", auth=auth).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def status() -> dict[str, Any]:
+            return httpx.get(f"{base}/reconciler/api/status", headers=headers).json()
+
+        held_status = wait_for(
+            "the Modbus change held", lambda: status()["syncState"] == "OutOfSync" and status()
+        )
+        assert held_status["waiting"]
+        assert "modbus" in {w["path"].split(".")[0] for w in held_status["waiting"]}
+    finally:
+        agent.terminate()
+        output = agent.communicate(timeout=20)[0]
+    assert agent.returncode == 0, output

@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 from apikit import UNO, Served, apply_spec, serve, uno, write_secrets
 
-from reconciler.agent.status import write_status
 from reconciler.api.openapi import document
 from reconciler.drivers.sim.backend import SimBackend
+from reconciler.syncstatus import write_status
 
 __all__ = ["uno"]
 

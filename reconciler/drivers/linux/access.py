@@ -296,9 +296,6 @@ class AccessDriver:
 
     # -- checkpoint (ssh only: the part that can lock operators out) --------------------
 
-    def risky(self, changes: Sequence[Change]) -> bool:
-        return touched(changes, "ssh")
-
     def checkpoint(self, changes: Sequence[Change]) -> dict[str, Any]:
         return {"files": snapshot(self.host, [SSHD_DROPIN]), "ssh": self.ssh()}
 

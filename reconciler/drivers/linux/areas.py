@@ -1,18 +1,22 @@
-"""Which driver class handles which area (shared by the backend and the revert guard)."""
+"""Which driver class handles which area (shared by the backend and, through
+`reopen_driver`, the engine's revert guard)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from reconciler.areas import implemented_by
 from reconciler.drivers.linux.access import AccessDriver
-from reconciler.drivers.linux.context import Context
+from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.firewall import FirewallDriver
 from reconciler.drivers.linux.gpio import GpioDriver
+from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.leds import LedsDriver
 from reconciler.drivers.linux.managed_files import FilesDriver
 from reconciler.drivers.linux.network import NetworkDriver
+from reconciler.drivers.linux.runner import SubprocessRunner
 from reconciler.drivers.linux.serial import SerialDriver
 from reconciler.drivers.linux.services import ServicesDriver
 from reconciler.drivers.linux.stored import StoredDriver
@@ -61,3 +65,12 @@ def make_driver(ctx: Context, area: str) -> AreaDriver:
     if area in STORED:
         return StoredDriver(ctx, area)
     return NotManaged(area)
+
+
+def reopen_driver(
+    area: str, root: str, prefix: list[str], state_dir: str, options: dict[str, Any]
+) -> AreaDriver:
+    """The area's driver from plain arguments (LinuxBackend.reopen): the revert guard,
+    in another process, restores a checkpoint with it."""
+    host = Host(Path(root), SubprocessRunner(prefix))
+    return make_driver(Context(host, LinuxOptions.from_mapping(options), Path(state_dir)), area)

@@ -1,32 +1,27 @@
-"""The linux backend: per-area drivers over one Host (root prefix + runner), risky areas
-wrapped in safe apply, and telemetry for `observe`, Modbus tags and the status endpoint."""
+"""The linux backend: per-area drivers over one Host (root prefix + runner), the probe the
+engine's safe apply runs from where the device's network is, and telemetry for `observe`,
+Modbus tags and the status endpoint."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.areas import CONNECTIVITY_AREAS
 from reconciler.drivers.linux import disks, hostinfo, hwmon, nics, processes
-from reconciler.drivers.linux.access import AccessDriver
 from reconciler.drivers.linux.areas import CONFIG_AREAS, make_driver
 from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.network import NetworkDriver
 from reconciler.drivers.linux.profile import generic_profile
 from reconciler.drivers.linux.runner import OfflineRunner, Runner, SubprocessRunner
-from reconciler.drivers.linux.safe import SafeApply
 from reconciler.drivers.linux.services import ServicesDriver
 from reconciler.drivers.linux.usage import UsageSampler
-from reconciler.engine.ports import AreaDriver, Checkpointing, Inventory
+from reconciler.engine.ports import AreaDriver, Inventory, SafeApplyOptions
 from reconciler.errors import DeviceError, OperationError
 from reconciler.profiles import HardwareProfile, get_profile
-
-
-def _always(changes: Any) -> bool:
-    return True
 
 
 class LinuxBackend:
@@ -86,12 +81,35 @@ class LinuxBackend:
 
     def driver(self, area: str) -> AreaDriver:
         if area not in self._drivers:
-            driver = make_driver(self.ctx, area)
-            if area in CONNECTIVITY_AREAS and isinstance(driver, Checkpointing):
-                risky = driver.risky if isinstance(driver, AccessDriver) else _always
-                driver = SafeApply(self.ctx, area, driver, risky)
-            self._drivers[area] = driver
+            self._drivers[area] = make_driver(self.ctx, area)
         return self._drivers[area]
+
+    # -- what the engine's safe apply needs (ports.Probing) --------------------------
+
+    def safe_apply_options(self) -> SafeApplyOptions:
+        o = self.ctx.options
+        return SafeApplyOptions(o.must_reach, o.confirm_window, o.probe_interval, o.guard)
+
+    def unreachable(self, targets: Sequence[str], timeout: float) -> list[str]:
+        """Probes through the runner (inside the device's namespace in tests); a probe that
+        cannot run at all means the backend lost the device: every target is lost."""
+        argv = [sys.executable, "-m", "reconciler.drivers.reach", "--timeout", str(timeout)]
+        result = self.host.run([*argv, *targets], check=False)
+        if result.returncode == 0:
+            return []
+        return result.stdout.split() or list(targets)
+
+    def reopen(self) -> tuple[str, dict[str, Any]] | None:
+        runner = self.host.runner
+        if not isinstance(runner, SubprocessRunner):
+            return None  # a test's fake runner cannot be rebuilt in another process
+        arguments = {
+            "root": str(self.host.root),
+            "prefix": list(runner.prefix),
+            "state_dir": str(self.ctx.state_dir),
+            "options": dataclasses.asdict(self.ctx.options),
+        }
+        return "reconciler.drivers.linux.areas:reopen_driver", arguments
 
     def observe(self) -> dict[str, Any]:
         """The configuration areas; an area the host lacks is left out and its reason is

@@ -79,12 +79,26 @@ class ServicesDriver:
         path = self.ctx.state_dir / MANAGED
         atomic_write(path, json.dumps(sorted(set(self.managed()) | set(names))).encode())
         for name in names:
-            installed = name in units or name in files
-            unit = f"{name}.service"
-            # enable/disable fail on static units, which still start and stop.
-            if want.get(name) == "running":
-                self.host.run(["systemctl", "enable", unit], check=False)
-                self.host.run(["systemctl", "start", unit])
-            elif installed:
-                self.host.run(["systemctl", "disable", unit], check=False)
-                self.host.run(["systemctl", "stop", unit])
+            self._put(name, want.get(name), name in units or name in files)
+
+    def _put(self, name: str, state: Any, installed: bool) -> None:
+        unit = f"{name}.service"
+        # enable/disable fail on static units, which still start and stop.
+        if state == "running":
+            self.host.run(["systemctl", "enable", unit], check=False)
+            self.host.run(["systemctl", "start", unit])
+        elif installed:
+            self.host.run(["systemctl", "disable", unit], check=False)
+            self.host.run(["systemctl", "stop", unit])
+
+    # -- checkpoint (the engine's safe apply: stopping ssh can lock operators out) -------
+
+    def checkpoint(self, changes: Sequence[Change]) -> dict[str, Any]:
+        now = self.observe()
+        names = {str(c.path[1]) for c in changes if len(c.path) > 1} or set(now)
+        return {"services": {n: now.get(n) for n in sorted(names)}}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        units, files = self.units(), self.unit_files()
+        for name, state in snap["services"].items():
+            self._put(name, state, name in units or name in files)

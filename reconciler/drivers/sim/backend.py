@@ -4,6 +4,10 @@ The document has the same shape as the spec (the observed state), created from t
 model's factory defaults on first use and written atomically on every change. Secrets are
 kept only as fingerprints, passwords only as crypt hashes. Faults can be injected per area
 to test failure handling: `once`, `always`, or `ignore` (report success, change nothing).
+
+Safe apply works here as on real hardware: each area can be checkpointed and restored, and
+the must-reach targets are probed from the host. Its knobs (confirmWindow, probeInterval,
+guard, mustReach) may be kept in <state-dir>/sim/options.json.
 """
 
 from __future__ import annotations
@@ -14,23 +18,31 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from reconciler.areas import AREA_NAMES
+from reconciler.drivers import reach
 from reconciler.drivers.sim import rules
 from reconciler.drivers.sim.factory import factory_state
 from reconciler.engine.change import Change, Item, dotted_path, is_secret_ref
 from reconciler.engine.change import Path as ChangePath
 from reconciler.engine.credentials import fingerprint, hash_password
 from reconciler.engine.document import MISSING, Editor, get, set_value
-from reconciler.engine.ports import SecretLookup
+from reconciler.engine.ports import SafeApplyOptions, SecretLookup
 from reconciler.errors import DeviceFailed, OperationError
 from reconciler.fsutil import atomic_write
 from reconciler.paths import state_path
 from reconciler.profiles import HardwareProfile, get_profile
 
 FAULT_MODES = ("once", "always", "ignore")
+OPTION_KEYS = {
+    "mustReach": "must_reach",
+    "confirmWindow": "confirm_window",
+    "probeInterval": "probe_interval",
+    "guard": "guard",
+}
 
 
 def _profile(model: str) -> HardwareProfile:
@@ -122,6 +134,15 @@ class SimAreaDriver:
         self.backend.state = new
         self.backend.save()
 
+    def checkpoint(self, changes: Sequence[Change]) -> dict[str, Any]:
+        return {"state": self.observe()}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        with self.backend.exclusive():
+            self.backend.observe()
+            self.backend.state[self.area] = snap["state"]
+            self.backend.save()
+
 
 class SimBackend:
     name = "sim"
@@ -130,6 +151,8 @@ class SimBackend:
         self.root = root
         self.profile = profile
         self.state = state
+        self.must_reach: tuple[str, ...] = ()
+        """agent.mustReach of the spec being applied (operations.open_backend sets it)."""
 
     @property
     def device_file(self) -> Path:
@@ -185,6 +208,27 @@ class SimBackend:
 
     def driver(self, area: str) -> SimAreaDriver:
         return SimAreaDriver(self, area)
+
+    # -- what the engine's safe apply needs (ports.Probing) --------------------------
+
+    def safe_apply_options(self) -> SafeApplyOptions:
+        try:
+            saved = json.loads((self.root / "options.json").read_text())
+            kwargs = {OPTION_KEYS[k]: v for k, v in saved.items()}
+            options = SafeApplyOptions(**kwargs)
+        except FileNotFoundError:
+            options = SafeApplyOptions()
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise OperationError(f"cannot read {self.root / 'options.json'}: {exc}") from None
+        targets = (*tuple(options.must_reach), *self.must_reach)
+        return replace(options, must_reach=tuple(dict.fromkeys(targets)))
+
+    def unreachable(self, targets: Sequence[str], timeout: float) -> list[str]:
+        """Probed from the host: the simulated device shares its network."""
+        return reach.unreachable(list(targets), timeout)
+
+    def reopen(self) -> tuple[str, dict[str, Any]]:
+        return "reconciler.drivers.sim.backend:reopen_driver", {"state_dir": str(self.root.parent)}
 
     def observe(self) -> dict[str, Any]:
         """The configuration areas, re-read from disk: another process may have changed
@@ -274,3 +318,8 @@ class SimBackend:
         self.state = factory_state(self.profile)
         self.save()
         self.faults_file.unlink(missing_ok=True)
+
+
+def reopen_driver(area: str, state_dir: str) -> SimAreaDriver:
+    """The area's driver from plain arguments (SimBackend.reopen), for the revert guard."""
+    return SimBackend.open(Path(state_dir), None).driver(area)

@@ -12,7 +12,6 @@ that command's tag goes bad.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -34,6 +33,9 @@ log = logging.getLogger(__name__)
 
 RECONNECT_S = 1.0
 """Least time between connection attempts to a device that is offline."""
+STOP_WAIT_S = 2.0
+"""How long a poller waits for its tasks to end when it stops."""
+CANCEL_REPEAT_S = 0.05
 
 EXCEPTION_NAMES = {
     1: "illegal function",
@@ -157,6 +159,7 @@ class Poller:
         self.last_answer: float | None = None
         self.readings: dict[str, Reading] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def start(self) -> None:
         for cmd in self.device.commands or []:
@@ -166,11 +169,22 @@ class Poller:
             self._tasks.append(task)
 
     async def stop(self) -> None:
+        """End every poll task within STOP_WAIT_S: a stop flag the schedule checks, and a
+        cancel repeated until each task ends (on Python 3.11 a cancel that lands inside
+        pymodbus's asyncio.wait_for as the reply arrives is lost)."""
+        self._stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_WAIT_S
+        pending = {t for t in self._tasks if not t.done()}
+        while pending and loop.time() < deadline:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=CANCEL_REPEAT_S)
+        if pending:
+            log.warning("modbus %s: %d poll task(s) did not stop", self.device.name, len(pending))
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a failure was logged by poll() already
         self._tasks.clear()
 
     def status(self) -> dict[str, Any]:
@@ -185,8 +199,10 @@ class Poller:
         loop = asyncio.get_running_loop()
         period = cmd.interval_ms / 1000
         due = loop.time() + self.device.initial_delay_ms / 1000
-        while True:
+        while not self._stopping:
             await asyncio.sleep(max(0.0, due - loop.time()))
+            if self._stopping:
+                break
             await self.poll(cmd)
             due += period
             late = loop.time() - due

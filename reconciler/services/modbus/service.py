@@ -7,8 +7,9 @@ snapshots and never wait for the loop.
 
 Device tags (telemetry, GPIO, DI/DO, watchdog, reconciler status) are read by observing
 the backend every `refresh_s` in a worker thread; master values arrive as they are polled.
-A client's write to a writable zone becomes a Change applied through the backend's driver
-(or is written through to the remote device for modbus.DEVICE.COMMAND tags).
+A client's write to a writable zone becomes a Change applied through the engine's write
+entry point (engine.writes: apply lock, lockout check, history, verify), or is written
+through to the remote device for modbus.DEVICE.COMMAND tags.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler.errors import DeviceError, DeviceRefused, OperationError
+from reconciler.errors import OperationError
 from reconciler.services.modbus.codec import CodecError
 from reconciler.services.modbus.tags import (
     Reading,
@@ -48,7 +49,10 @@ CALL_TIMEOUT_S = 60.0
 """Longest start/reconfigure/stop may block the agent (stopping waits for polls in flight)."""
 
 # Exception codes (Modbus Application Protocol, section 7), as the writer returns them.
-ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE, GATEWAY_PATH = 2, 3, 4, 10
+ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE, DEVICE_BUSY, GATEWAY_PATH = 2, 3, 4, 6, 10
+WRITE_SOURCE = "modbus write"
+"""History source of a client's write."""
+_WRITE_CODES = {"busy": DEVICE_BUSY, "refused": ILLEGAL_VALUE}
 
 _PARITY = {"none": "N", "odd": "O", "even": "E", "mark": "M", "space": "S"}
 
@@ -336,7 +340,7 @@ class ModbusService:
         with self._backend_lock:
             document = self.backend.observe_all()
         if any(tag.startswith("reconciler.") for tag in tags):
-            from reconciler.agent.status import read_status
+            from reconciler.syncstatus import read_status
 
             document["reconciler"] = reconciler_section(read_status(self.state_dir))
         return document
@@ -401,37 +405,53 @@ class ModbusService:
         return None
 
     def _apply_writes(self, writes: list[tuple[SlaveZone, Any]]) -> int | dict[str, Any]:
-        """Apply device-tag writes area by area: the tags' new values, or an exception code."""
-        applied: dict[str, Any] = {}
+        """Apply device-tag writes as one apply: the tags' new values, or an exception code."""
+        from reconciler.engine.store import Store
+        from reconciler.engine.writes import write_now
+
         with self._backend_lock:
             try:
                 document = self.backend.observe()
             except Exception as exc:  # the device cannot be read: cannot write either
                 log.warning("Modbus write: cannot observe the device: %s", exc)
                 return DEVICE_FAILURE
-            by_area: dict[str, list[Change]] = {}
-            for zone, value in writes:
-                try:
-                    change = device_change(document, zone.tag, value)
-                except TagError as exc:
-                    log.info("Modbus write to zone %s refused: %s", zone.name, exc)
-                    return ILLEGAL_ADDRESS
-                except CodecError as exc:
-                    log.info("Modbus write to zone %s refused: %s", zone.name, exc)
-                    return ILLEGAL_VALUE
-                by_area.setdefault(change.area, []).append(change)
-                applied[zone.tag] = change.after
-            for area, changes in by_area.items():
-                try:
-                    self.backend.driver(area).apply(changes, _no_secrets)
-                except DeviceError as exc:
-                    log.warning("Modbus write to %s refused by the device: %s", area, exc)
-                    return ILLEGAL_VALUE if isinstance(exc, DeviceRefused) else DEVICE_FAILURE
-                except Exception:  # a driver failure must not take the server down
-                    log.exception("Modbus write to %s failed", area)
-                    return DEVICE_FAILURE
-                for change in changes:
-                    log.info(
-                        "Modbus write: %s %r -> %r", change.dotted, change.before, change.after
-                    )
+            changes, applied = self._changes(document, writes)
+            if isinstance(changes, int):
+                return changes
+            device = str(document.get("system", {}).get("hostname") or self.backend.name)
+            store = Store(self.state_dir)
+            try:
+                result = write_now(
+                    self.backend, store, device, changes, source=WRITE_SOURCE, secrets=_no_secrets
+                )
+            except Exception:  # a driver failure must not take the server down
+                log.exception("Modbus write failed")
+                return DEVICE_FAILURE
+            finally:
+                store.close()
+        if result.outcome != "written":
+            log.warning("Modbus write %s: %s", result.outcome, result.error)
+            return _WRITE_CODES.get(result.outcome, DEVICE_FAILURE)
+        for change in changes:
+            log.info("Modbus write: %s %r -> %r", change.dotted, change.before, change.after)
         return applied
+
+    @staticmethod
+    def _changes(
+        document: dict[str, Any], writes: list[tuple[SlaveZone, Any]]
+    ) -> tuple[list[Change] | int, dict[str, Any]]:
+        """The changes the writes stand for and the tags' new values, or an exception code."""
+        changes: list[Change] = []
+        applied: dict[str, Any] = {}
+        for zone, value in writes:
+            try:
+                change = device_change(document, zone.tag, value)
+            except TagError as exc:
+                log.info("Modbus write to zone %s refused: %s", zone.name, exc)
+                return ILLEGAL_ADDRESS, applied
+            except CodecError as exc:
+                log.info("Modbus write to zone %s refused: %s", zone.name, exc)
+                return ILLEGAL_VALUE, applied
+            changes.append(change)
+            applied[zone.tag] = change.after
+        return changes, applied

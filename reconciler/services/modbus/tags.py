@@ -106,12 +106,12 @@ def _epoch(iso: Any) -> int | None:
 
 
 def reconciler_section(status: dict[str, Any] | None) -> dict[str, Any]:
-    """The reconciler.* tags from the agent's status document (see agent/status.py).
+    """The reconciler.* tags from the agent's status document (see reconciler/syncstatus.py).
 
     Times are Unix seconds so numeric zones can carry them; syncStateCode numbers the
     states in SYNC_STATES order (0 Synced), -1 when no agent has run.
     """
-    from reconciler.agent.status import SYNC_STATES
+    from reconciler.syncstatus import SYNC_STATES
 
     status = status or {}
     state = status.get("syncState")

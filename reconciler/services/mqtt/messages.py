@@ -14,13 +14,13 @@ import json
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, ValidationError
+
+from reconciler.syncstatus import CamelModel, SyncFields
 
 MAX_SYNC_PAYLOAD = 1024
 """Bytes; a sync trigger carries at most an id and a reason, anything bigger is refused."""
 
-SyncState = Literal["Synced", "OutOfSync", "Progressing", "Failed", "Suspended", "Stalled"]
 OfflineReason = Literal["connectionLost", "stopped", "disabled", "reconfigured"]
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 
@@ -35,15 +35,8 @@ def stamp(t: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
-class Message(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        serialize_by_alias=True,
-        json_schema_serialization_defaults_required=True,
-        frozen=True,
-    )
+class Message(CamelModel):
+    model_config = ConfigDict(frozen=True)
 
 
 class Envelope(Message):
@@ -60,57 +53,12 @@ class Envelope(Message):
 # -- status (retained on <prefix>/<device>/status) ----------------------------------------
 
 
-class Drift(Message):
-    path: str
-    op: Literal["add", "replace", "remove"]
-    risk: str
-
-
-class Waiting(Message):
-    path: str
-    risk: str
-    until: str
-    """When the maintenance window opens (ISO 8601 with offset)."""
-
-
-class Condition(Message):
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str
-    message: str
-    last_transition_time: str
-
-
-class Rejected(Message):
-    commit: str
-    reason: str
-    message: str
-
-
-class LastPlan(Message):
-    commit: str
-    summary: dict[str, int]
-    at: str
-
-
-class Status(Envelope):
+class Status(Envelope, SyncFields):
     """The agent's sync status, as `reconcile status --json` shows it (source URL left out:
-    it may hold credentials)."""
+    it may hold credentials); the fields are reconciler.syncstatus.SyncFields."""
 
     type: Literal["status"] = "status"
     online: Literal[True] = True
-    sync_state: SyncState
-    last_fetched_commit: str | None = None
-    last_fetched_at: str | None = None
-    last_applied_commit: str | None = None
-    last_applied_at: str | None = None
-    drift: list[Drift] = []
-    """Differences found on a drift check of the applied commit."""
-    waiting: list[Waiting] = []
-    """Changes held for the maintenance window."""
-    rejected: Rejected | None = None
-    conditions: list[Condition] = []
-    last_plan: LastPlan | None = None
 
 
 class Offline(Message):
@@ -162,7 +110,7 @@ class CommitRejected(Envelope):
     event: Literal["commit.rejected"] = "commit.rejected"
     commit: str
     reason: str
-    """InvalidSpec or SignatureRejected."""
+    """InvalidSpec, SignatureRejected or HistoryRewound (the message names both commits)."""
     message: str
 
 

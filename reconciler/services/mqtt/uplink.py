@@ -76,6 +76,9 @@ class _Session:
 class MqttUplink:
     """The spec's cloud.mqtt as a live connection of the agent (an AgentListener)."""
 
+    areas = frozenset({"cloud"})
+    """It takes no spec while a cloud change waits."""
+
     def __init__(
         self,
         device: str,

@@ -9,14 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
-from linux_converge import plan, secrets
+from linux_converge import engine_apply, plan, secrets
 from linux_netns import Lab, connects, lab, namespaces_usable, sh
 
 from reconciler.drivers.linux.backend import LinuxBackend
 from reconciler.drivers.linux.context import LinuxOptions
 from reconciler.drivers.linux.runner import SubprocessRunner
-from reconciler.drivers.linux.safe import PENDING, SafeApply, reverts
-from reconciler.errors import DeviceError
+from reconciler.engine.change import Plan
+from reconciler.engine.safe import PENDING, SafeApply
+from reconciler.engine.store import Store
 
 REASON = namespaces_usable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -126,13 +127,13 @@ def test_a_change_that_cuts_the_path_is_reverted(net: Lab, tmp_path: Path) -> No
     backend = device(
         tmp_path, dev, must_reach=("10.84.0.1:8765",), confirm_window=6.0, probe_interval=0.5
     )
-    with pytest.raises(DeviceError, match="reverted automatically") as failure:
-        backend.driver("network").apply(plan(backend, "network", CUT), secrets)
-    assert "10.84.0.1:8765" in str(failure.value)
+    result, store = engine_apply(backend, "network", CUT)
+    assert result.status == "reverted" and "reverted automatically" in (result.error or "")
+    assert "10.84.0.1:8765" in (result.error or "")
     assert backend.driver("network").observe()["interfaces"]["eth0"]["address"] == "10.84.0.2/24"
     assert connects(dev, "10.84.0.1", 8765)
     assert not (tmp_path / "root/etc/systemd/network/10-reconciler-eth0.network").exists()
-    [record] = reverts(tmp_path / "state")
+    [record] = store.reverts_of(result.apply_id)
     assert record["area"] == "network" and record["unreachable"] == ["10.84.0.1:8765"]
     assert not list((tmp_path / "state" / PENDING).iterdir())
 
@@ -141,25 +142,29 @@ def test_a_change_that_keeps_the_path_is_confirmed(net: Lab, tmp_path: Path) -> 
     dev = _revert_lab(net)
     backend = device(tmp_path, dev, must_reach=("10.84.0.1:8765",), confirm_window=6.0)
     keep = {"interfaces": {"eth0": {"mtu": 1300}}}
-    backend.driver("network").apply(plan(backend, "network", keep), secrets)
+    result, store = engine_apply(backend, "network", keep)
+    assert result.status == "applied"
     assert backend.driver("network").observe()["interfaces"]["eth0"]["mtu"] == 1300
-    assert reverts(tmp_path / "state") == []
+    assert store.reverts_of(result.apply_id) == []
 
 
 def test_the_guard_reverts_when_the_applying_process_is_gone(net: Lab, tmp_path: Path) -> None:
     """The apply process dies after the change: the detached guard restores at the end of
-    the window on its own."""
+    the window on its own and records the revert in that apply's history."""
     dev = _revert_lab(net)
     backend = device(tmp_path, dev, must_reach=("10.84.0.1:8765",), guard=True)
-    safe = backend.driver("network")
-    assert isinstance(safe, SafeApply)
     changes = plan(backend, "network", CUT)
-    safe.arm(safe.driver.checkpoint(changes), time.time() + 2.0)
-    safe.driver.apply(changes, secrets)  # the change, then this "process" never confirms
+    store = Store(tmp_path / "state")
+    apply_id = store.begin(Plan("dev", "linux", tuple(changes)), "test", {})
+    safe = SafeApply(backend, store, apply_id, backend.safe_apply_options())
+    driver = backend.driver("network")
+    safe.arm("network", driver.checkpoint(changes), time.time() + 2.0)  # type: ignore[attr-defined]
+    driver.apply(changes, secrets)  # the change, then this "process" never confirms
     assert not connects(dev, "10.84.0.1", 8765, timeout=0.5)
     deadline = time.monotonic() + 30
-    while not reverts(tmp_path / "state") and time.monotonic() < deadline:
+    while not store.reverts_of(apply_id) and time.monotonic() < deadline:
         time.sleep(0.2)
-    [record] = reverts(tmp_path / "state")
+    [record] = store.reverts_of(apply_id)
     assert record["by"] == "guard"
     assert connects(dev, "10.84.0.1", 8765)
+    assert {c["status"] for c in store.changes_of(apply_id)} == {"reverted"}

@@ -96,7 +96,8 @@ def test_polled_values_come_back_out_through_slave_zones(
     slave_port = free_port()
     service = serve(uno, gateway(device.port, slave_port))
 
-    wait_for(lambda: good(service, "modbus.plc1.speed"), "the first poll")
+    commands = ("speed", "temp", "pressure", "burner")  # each on a schedule of its own
+    wait_for(lambda: all(good(service, f"modbus.plc1.{n}") for n in commands), "the first polls")
     tags = service.tags()
     assert tags["modbus.plc1.speed"]["value"] == 123456
     assert tags["modbus.plc1.temp"]["value"] == 21.5

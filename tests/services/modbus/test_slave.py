@@ -9,10 +9,10 @@ from typing import Any
 from modbus_peers import LOOPBACK, client, exception_code, free_port, wait_for
 from pymodbus.framer import FramerType
 
-from reconciler.agent.status import write_status
 from reconciler.drivers.sim.backend import SimBackend
 from reconciler.services.modbus.service import ModbusService, ModbusServiceError
 from reconciler.spec.modbus import ModbusSpec
+from reconciler.syncstatus import write_status
 
 Serve = Callable[..., ModbusService]
 

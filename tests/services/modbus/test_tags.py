@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.agent.status import write_status
 from reconciler.drivers.sim.backend import SimBackend
 from reconciler.services.modbus.codec import CodecError
 from reconciler.services.modbus.tags import (
@@ -16,6 +15,7 @@ from reconciler.services.modbus.tags import (
     reconciler_section,
     resolve,
 )
+from reconciler.syncstatus import write_status
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_reconciler_tags_from_the_agent_status(tmp_path: Path) -> None:
             "drift": [{"path": "a"}, {"path": "b"}],
         },
     )
-    from reconciler.agent.status import read_status
+    from reconciler.syncstatus import read_status
 
     section = reconciler_section(read_status(tmp_path))
     assert section["syncStateCode"] == 1

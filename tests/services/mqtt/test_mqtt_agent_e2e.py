@@ -154,6 +154,13 @@ def test_agent_restart_delivers_its_queue_and_leaves_a_will(
         assert len(first_seqs) >= 2 and queued >= 3
         collector.wait_for("status of the second run", applied_status(commit))
         wait_until("queue delivered", lambda: agent.queued() == 0)
+        # What a dashboard connecting now sees (retained): the commit applied before the
+        # restart, and when, though nothing was applied since.
+        retained = watch(collect, lab_broker).wait_for(
+            "the retained status", lambda m: m.topic.endswith("/status") and m.data["online"]
+        )
+        assert retained.data["lastAppliedCommit"] == commit
+        assert retained.data["lastAppliedAt"]
 
         agent.end(signal.SIGKILL)  # no clean disconnect: the broker sends the will
         will = collector.wait_for("the will", lambda m: m.data.get("online") is False)

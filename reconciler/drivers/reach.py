@@ -1,7 +1,8 @@
 """Reachability probe: can the device open TCP connections to `host:port` targets?
 
-Run as `python -m reconciler.drivers.linux.reach` through the backend's runner, so it
-probes from where the device's network is (this host, or a namespace in tests). Prints the
+The linux backend runs it as `python -m reconciler.drivers.reach` through its runner, so it
+probes from where the device's network is (this host, or a namespace in tests); the sim
+backend calls `unreachable` from the host. Prints the
 unreachable targets, one per line; exits 0 when every target answered.
 """
 
