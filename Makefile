@@ -4,10 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-# Debian packages the tests use for real peers (namespaces, nftables, an MQTT broker, GPG).
-# Installed only when missing and we are root with apt-get (CI, a fresh machine); elsewhere
-# the tests that need them skip with a clear reason.
-SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client
+# Debian packages the tests use for real peers (namespaces, nftables, an MQTT broker, GPG,
+# git repos and daemons, test certificates). Installed only when missing and we are root
+# with apt-get (CI, a fresh machine); `make test` stops if that install fails, or if they
+# are missing in CI (CI=true), where a test that needs one fails instead of skipping.
+# Elsewhere the tests that need them skip with a clear reason.
+SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client git openssl
 
 .PHONY: demo test lint typecheck unit schema bench clean system-deps
 
@@ -29,7 +31,9 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
-	      || echo "warning: could not install$$missing; tests that need them will skip"; \
+	      || { echo "error: could not install$$missing (apt-get failed)"; exit 1; }; \
+	  elif [ "$$CI" = true ]; then \
+	    echo "error: CI needs$$missing and cannot install them (not root or no apt-get)"; exit 1; \
 	  else echo "note: not installing$$missing (not root or no apt-get); tests that need them skip"; fi; \
 	fi
 

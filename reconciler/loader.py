@@ -184,6 +184,7 @@ class _Builder:
     def mapping(self, node: Any, loc: Loc, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         explicit: set[Any] = set()
+        as_text: dict[str, Any] = {}
         merges: list[Any] = []
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
@@ -196,6 +197,11 @@ class _Builder:
                 key = key_node.value
             if key in explicit:
                 raise self.fail(key_node, f"duplicate key {key!r}", (*loc, key))
+            other = as_text.setdefault(str(key), key)
+            if other != key or type(other) is not type(key):
+                # 0 and "0" are one key once a model reads it (gpio pins): the last would win.
+                message = f"duplicate key {key!r}: the same key as {other!r} above"
+                raise self.fail(key_node, message, (*loc, key))
             explicit.add(key)
             out[key] = self.build(value_node, (*loc, key), key_node.start_mark, depth + 1)
         for merge in merges:

@@ -87,23 +87,23 @@ def test_change_that_does_not_stick_is_a_failure(
 def test_device_refusal_is_reported_and_changes_nothing(
     cli, tmp_path: Path, state_dir: Path, secrets_dir: Path
 ) -> None:
-    # The sim enforces the device's own rules, like a real device's 400 answer.
+    """The sim enforces the device's own rules, like a real device's 400 answer: a level
+    for a pin the device reports as an input is refused, reported, journaled."""
     common = ("--state-dir", state_dir, "--secrets-dir", secrets_dir)
-    spec = write_spec(tmp_path)
-    cli("plan", "-f", spec, *common)
+    spec = tmp_path / "level.yaml"
+    spec.write_text(
+        "apiVersion: reconciler/v1\nkind: Device\nmetadata: {name: dev-1, model: UNO-2484G}\n"
+        "spec:\n  gpio:\n    pins:\n      3: {level: high}\n"
+    )
+    assert cli("plan", "-f", spec, *common).code == 2
     cli("sim", "--state-dir", state_dir, "set", "gpio.pins.3", "{direction: input, level: low}")
     before = sim_state(state_dir)
-    from reconciler.drivers.sim.backend import SimBackend
-    from reconciler.engine.change import Change
-
-    sim = SimBackend.open(state_dir, None)
-    change = Change(("gpio", "pins", "3", "level"), "replace", "low", "high")
-    try:
-        sim.driver("gpio").apply([change], lambda name: "")
-    except Exception as exc:
-        assert "cannot set the level of input pin 3" in str(exc)
-    else:
-        raise AssertionError("the simulated device accepted a level on an input pin")
+    result = cli("apply", "-f", spec, *common, "--yes")
+    assert result.code == 1
+    assert "gpio: 400 Bad Request: cannot set the level of input pin 3" in result.err
+    assert "Traceback" not in result.err
+    history = json.loads(cli("history", "--state-dir", state_dir, "--json").out)
+    assert history[0]["status"] == "failed" and "input pin 3" in history[0]["error"]
     assert sim_state(state_dir) == before
 
 

@@ -44,6 +44,23 @@ CASES = {
         "      - {name: ssh, port: 8022, protocol: tcp, source: 10.0.0.0/8}\n",
         "would drop ssh (tcp/22) for every source",
     ),
+    "firewall-ssh-range-misses-22": (
+        "  firewall:\n    inbound:\n"
+        '      - {name: ssh, port: "23-30", protocol: tcp, source: 10.0.0.0/8}\n',
+        "would drop ssh (tcp/22) for every source",
+    ),
+    "firewall-ssh-udp-only": (
+        "  firewall:\n    inbound:\n"
+        "      - {name: ssh, port: 22, protocol: udp, source: 10.0.0.0/8}\n",
+        "would drop ssh (tcp/22) for every source",
+    ),
+    "firewall-rules-miss-22": (
+        "  firewall:\n    inbound:\n"
+        "      - {name: ssh, port: 8022, protocol: tcp}\n"
+        '      - {name: web, port: "80-21000", protocol: udp}\n'
+        "      - {name: modbus, port: 502, protocol: tcp}\n",
+        "would drop ssh (tcp/22) for every source",
+    ),
     "ssh-port-not-allowed": (
         "  access:\n    ssh: {port: 2222}\n",
         "would drop ssh (tcp/2222) for every source",
@@ -92,8 +109,24 @@ def test_refused_then_forced(case: str, cli, tmp_path: Path, state_dir: Path) ->
         "      - {name: ssh-alt, port: 2222, protocol: tcp}\n",
         # eth1 keeps a route.
         "  network:\n    interfaces:\n      eth0: {enabled: false}\n",
+        # A range that covers 22.
+        "  firewall:\n    inbound:\n"
+        '      - {name: ssh, port: "20-30", protocol: tcp, source: 10.0.0.0/8}\n',
+        # One rule of several lets tcp/22 in.
+        "  firewall:\n    inbound:\n"
+        "      - {name: ssh, port: 8022, protocol: tcp}\n"
+        "      - {name: ssh-udp, port: 22, protocol: udp}\n"
+        '      - {name: admin, port: "10-25", protocol: tcp}\n',
     ],
-    ids=["second-admin", "telnet", "ssh-allowed", "ssh-moved", "other-route"],
+    ids=[
+        "second-admin",
+        "telnet",
+        "ssh-allowed",
+        "ssh-moved",
+        "other-route",
+        "ssh-in-range",
+        "ssh-in-one-of-several-rules",
+    ],
 )
 def test_safe_variants_are_not_refused(body: str, cli, tmp_path: Path, state_dir: Path) -> None:
     spec = spec_file(tmp_path, body)

@@ -121,6 +121,35 @@ def test_rollback_returns_to_previous_spec(
     assert history[0]["source"].startswith("rollback of ")
 
 
+def test_rollback_to_an_apply_and_nothing_to_roll_back(
+    cli, tmp_path: Path, state_dir: Path
+) -> None:
+    head = "apiVersion: reconciler/v1\nkind: Device\nmetadata: {name: rb, model: UNO-2484G}\n"
+    specs = []
+    for seconds in (30, 60, 90):
+        spec = tmp_path / f"v{seconds}.yaml"
+        spec.write_text(head + f"spec:\n  watchdog: {{enabled: true, timeoutSeconds: {seconds}}}\n")
+        specs.append(spec)
+    first = cli("rollback", "--state-dir", state_dir, "--yes")
+    assert first.code == 1
+    assert "nothing to roll back to: fewer than two successful applies" in first.err
+    assert cli("apply", "-f", specs[0], "--state-dir", state_dir, "--yes").code == 0
+    alone = cli("rollback", "--state-dir", state_dir, "--yes")
+    assert alone.code == 1 and "nothing to roll back to" in alone.err
+    for spec in specs[1:]:
+        assert cli("apply", "-f", spec, "--state-dir", state_dir, "--yes").code == 0
+    missing = cli("rollback", "--state-dir", state_dir, "--yes", "--to", "99")
+    assert missing.code == 1 and "apply #99 is not a successful apply in history" in missing.err
+    assert cli("plan", "-f", specs[2], "--state-dir", state_dir).code == 0  # untouched
+    back = cli("rollback", "--state-dir", state_dir, "--yes", "--to", "1")
+    assert back.code == 0, back.text
+    assert "~ watchdog.timeoutSeconds: 90 -> 30" in back.out
+    assert "Rolled back to the spec of apply #1." in back.out
+    assert cli("plan", "-f", specs[0], "--state-dir", state_dir).code == 0
+    history = json.loads(cli("history", "--state-dir", state_dir, "--json").out)
+    assert history[0]["source"].startswith("rollback of ")
+
+
 def test_invalid_spec_changes_nothing(cli, tmp_path: Path, state_dir: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
@@ -134,16 +163,17 @@ def test_invalid_spec_changes_nothing(cli, tmp_path: Path, state_dir: Path) -> N
     assert not (state_dir / "sim").exists() and not (state_dir / "history.db").exists()
 
 
-def test_other_model_in_state_dir_is_a_clear_error(cli, tmp_path: Path, state_dir: Path) -> None:
+def test_other_model_in_state_dir_is_a_clear_error(
+    cli, tmp_path: Path, state_dir: Path, secrets_dir: Path
+) -> None:
     spec = tmp_path / "aig.yaml"
     spec.write_text(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {name: x, model: AIG-302}\n"
         "spec:\n  system: {hostname: x}\n"
     )
-    assert cli("plan", "-f", FULL, "--state-dir", state_dir, "--secrets-dir", state_dir).code in (
-        1,
-        2,
-    )
+    first = cli("plan", "-f", FULL, "--state-dir", state_dir, "--secrets-dir", secrets_dir)
+    assert first.code == 2 and "Plan for press-line-07 (sim backend)" in first.out, first.text
+    assert (state_dir / "sim").is_dir()  # the state dir now holds a simulated UNO-2484G
     result = cli("plan", "-f", spec, "--state-dir", state_dir)
     assert result.code == 1
     assert "holds a simulated UNO-2484G, but the spec is for an AIG-302" in result.err

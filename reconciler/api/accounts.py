@@ -2,7 +2,10 @@
 
 Passwords are checked against the account's crypt hash (passwordHash) or its secretRef's
 value, in constant time, and a dummy check runs for unknown names so timing does not tell
-which accounts exist. Repeated failures lock the name as the spec's `access.authLock` says.
+which accounts exist. Failed logins slow down the address that sent them (exponential
+delay, for all names it tries and more so for each name), and the spec's `access.authLock`
+locks a name for the address that failed, so a remote guesser cannot lock a real account
+out for everyone (THREAT-MODEL.md).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import threading
 import time
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reconciler.engine.credentials import hash_password, verify_password
+from reconciler.spec.permissions import STATUS_READ
 
 if TYPE_CHECKING:
     from reconciler.spec.access import AccessSpec, AuthLock
@@ -26,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("reconciler.api")
 
-REQUIRED = "status:read"
+REQUIRED = STATUS_READ
 MAX_TRACKED_NAMES = 4096
 """Failure records kept at most (names tried by a scanner are forgotten oldest first)."""
 
@@ -45,6 +50,10 @@ class Account:
     name: str
     password_hash: str | None
     secret_ref: str | None
+    permissions: tuple[str, ...] = ()
+
+    def holds(self, permission: str) -> bool:
+        return any(grants(p, permission) for p in self.permissions)
 
 
 def readers(spec: DeviceSpec | None) -> dict[str, Account]:
@@ -59,14 +68,13 @@ def readers(spec: DeviceSpec | None) -> dict[str, Account]:
         perms.setdefault(role.name, tuple(role.permissions))
     out: dict[str, Account] = {}
     for user in access.users or []:
-        if user.enabled is False:
-            continue
-        if not any(grants(p) for r in user.roles or [] for p in perms.get(r, ())):
+        held = tuple(p for r in user.roles or [] for p in perms.get(r, ()))
+        if user.enabled is False or not any(grants(p) for p in held):
             continue
         ref = user.password.secret_ref if user.password is not None else None
         if user.password_hash is None and ref is None:
             continue
-        out[user.name] = Account(user.name, user.password_hash, ref)
+        out[user.name] = Account(user.name, user.password_hash, ref, held)
     return out
 
 
@@ -92,7 +100,8 @@ class LockPolicy:
 
 
 class FailureTracker:
-    """Failed logins per name; a name with failTimes failures in failWindow is locked."""
+    """Failed logins per key (a name at an address); failTimes failures in failWindow lock
+    the key."""
 
     def __init__(self) -> None:
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
@@ -134,6 +143,37 @@ class FailureTracker:
             self._failures.pop(name, None)
 
 
+class Backoff:
+    """Exponential delay per key: after `free` failures, the next attempt must wait
+    base * 2^(failures - free) seconds (at most `cap`) after the last failure. Attempts
+    refused while waiting do not count; `forget` seconds without a failure start over."""
+
+    def __init__(self, free: int, base: float = 1.0, cap: float = 60.0, forget: float = 900.0):
+        self.free, self.base, self.cap, self.forget = free, base, cap, forget
+        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds `key` must still wait before its next attempt (0: go ahead)."""
+        with self._lock:
+            count, last = self._failures.get(key, (0, now))
+        if count < self.free or now - last >= self.forget:
+            return 0.0
+        delay = min(self.cap, self.base * 2.0 ** min(count - self.free, 32))
+        return max(0.0, last + delay - now)
+
+    def failed(self, key: str, now: float) -> None:
+        with self._lock:
+            count, last = self._failures.pop(key, (0, now))
+            self._failures[key] = (1 if now - last >= self.forget else count + 1, now)
+            while len(self._failures) > MAX_TRACKED_NAMES:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
 @dataclass(frozen=True)
 class LoginResult:
     ok: bool
@@ -142,6 +182,14 @@ class LoginResult:
 
 BAD_CREDENTIALS = "Login Failed: wrong user name or password"
 LOCKED = "Login Failed: account locked after repeated failures, try again later"
+ADDRESS_FREE_FAILURES = 10
+"""Failed logins an address may make (any names) before each next one is delayed."""
+NAME_FREE_FAILURES = 3
+"""Failed logins an address may make for one name before each next one is delayed."""
+
+
+def throttled(seconds: float) -> str:
+    return f"Login Failed: too many failed logins, try again in {math.ceil(seconds)} s"
 
 
 class Authenticator:
@@ -157,6 +205,8 @@ class Authenticator:
         self._secrets = secrets
         self._clock = clock
         self._tracker = FailureTracker()
+        self._by_address = Backoff(ADDRESS_FREE_FAILURES)
+        self._by_name = Backoff(NAME_FREE_FAILURES)
         self._dummy = hash_password(secrets_token())
         self._cache_key: DeviceSpec | None = None
         self._readers: dict[str, Account] = {}
@@ -175,21 +225,38 @@ class Authenticator:
         self._refresh()
         return name in self._readers
 
-    def login(self, name: str, password: str) -> LoginResult:
-        """Blocking (crypt is slow on purpose): call it from a worker thread."""
+    def holds(self, name: str, permission: str) -> bool:
+        """Whether `name`'s roles (in the current spec) grant `permission`."""
+        self._refresh()
+        account = self._readers.get(name)
+        return account is not None and account.holds(permission)
+
+    def login(self, name: str, password: str, address: str = "") -> LoginResult:
+        """Blocking (crypt is slow on purpose): call it from a worker thread. `address` is
+        the client's; throttles and locks apply to it, not to the name everywhere."""
         self._refresh()
         now = self._clock()
-        account = self._readers.get(name)
-        ok = self._check(account, password)
-        if self._tracker.locked(name, now):
+        key = f"{name}\0{address}"
+        if self._tracker.locked(key, now):
             return LoginResult(False, LOCKED)
-        if ok:
-            self._tracker.succeeded(name)
+        wait = max(self._by_address.wait(address, now), self._by_name.wait(key, now))
+        if wait > 0:
+            return LoginResult(False, throttled(wait))
+        account = self._readers.get(name)
+        if self._check(account, password):
+            self._tracker.succeeded(key)
+            self._by_name.succeeded(key)
             return LoginResult(True, "")
-        if self._tracker.failed(name, self._policy, now):
+        self._by_address.failed(address, now)
+        self._by_name.failed(key, now)
+        if self._tracker.failed(key, self._policy, now):
             # Unknown names are not logged: people type passwords into name fields.
             shown = repr(name) if account is not None else "(an unknown name)"
-            log.warning("status endpoint: account %s locked after repeated failed logins", shown)
+            log.warning(
+                "status endpoint: account %s locked for %s after repeated failed logins",
+                shown,
+                address or "(unknown address)",
+            )
             return LoginResult(False, LOCKED)
         return LoginResult(False, BAD_CREDENTIALS)
 

@@ -19,7 +19,7 @@ from reconciler.api.accounts import Authenticator
 from reconciler.api.cache import ReadCache
 from reconciler.api.context import ApiContext
 from reconciler.api.handlers import Handlers, QueryError, Unauthorized
-from reconciler.api.httpauth import bearer_token, wants_events
+from reconciler.api.httpauth import USER_KEY, bearer_token, wants_events
 from reconciler.api.metrics import RequestCounter
 from reconciler.api.portal import BadParameter, Unavailable
 from reconciler.api.responses import JSON, code_message, portal_error
@@ -121,7 +121,10 @@ class StatusApi:
         if token is None:
             return False
         claims = self.signer.verify(token)
-        return claims is not None and self.auth.may_read(claims.subject)
+        if claims is None or not self.auth.may_read(claims.subject):
+            return False
+        scope[USER_KEY] = claims.subject
+        return True
 
     async def _error(self, send: Send, method: str, path: str, exc: Exception) -> None:
         """The documented error body for what a handler raised."""

@@ -14,9 +14,19 @@ from starlette.responses import Response, StreamingResponse
 
 from reconciler import __version__
 from reconciler.api import edgehub, hostinfo, metrics, portal, sse
-from reconciler.api.httpauth import COOKIE, basic_credentials, bearer_token, wants_events
+from reconciler.api.httpauth import (
+    COOKIE,
+    USER_KEY,
+    basic_credentials,
+    bearer_token,
+    wants_events,
+)
 from reconciler.api.portal import Unavailable
 from reconciler.api.responses import JSON, dumps
+from reconciler.spec.permissions import PROCESSES_READ
+
+PRIVATE_PROCESS_FIELDS = frozenset({"cmdline"})
+"""Process fields only holders of processes:read see (arguments may carry secrets)."""
 
 if TYPE_CHECKING:
     from reconciler.api.app import StatusApi
@@ -89,11 +99,19 @@ class Handlers:
     async def _observed_value(self, shape: Callable[[Observed], Any]) -> Any:
         return shape((await self.observed()).value)
 
-    async def _processes(self) -> list[dict[str, Any]]:
+    async def _processes(self, full: bool) -> list[dict[str, Any]]:
+        """The process list; command lines only if `full` (the reader holds processes:read):
+        secrets passed as arguments must not reach every status reader."""
         snap = await self.api.cache.get("processes", hostinfo.processes)
         if not snap.value:
             raise Unavailable("Processes")
-        return list(snap.value)
+        if full:
+            return list(snap.value)
+        return [{k: v for k, v in p.items() if k not in PRIVATE_PROCESS_FIELDS} for p in snap.value]
+
+    def _sees_command_lines(self, request: Request) -> bool:
+        user = request.scope.get(USER_KEY)
+        return isinstance(user, str) and self.api.auth.holds(user, PROCESSES_READ)
 
     async def _systemperf(self) -> dict[str, Any]:
         if self._cpu_info is None:
@@ -126,10 +144,11 @@ class Handlers:
         if len(values) > 1 or (values and values[0] not in ("0", "2")):
             raise QueryError("m must be 0 (OS account) or 2 (admin account)")
 
-    async def _issue(self, user: str, password: str) -> Response:
+    async def _issue(self, request: Request, user: str, password: str) -> Response:
         from anyio import to_thread
 
-        result = await to_thread.run_sync(self.api.auth.login, user, password)
+        address = request.client.host if request.client is not None else ""
+        result = await to_thread.run_sync(self.api.auth.login, user, password, address)
         if not result.ok:
             raise Unauthorized(result.message)
         token, claims = self.api.signer.issue(user)
@@ -151,7 +170,7 @@ class Handlers:
         credentials = basic_credentials(request.scope["headers"])
         if credentials is None:
             raise Unauthorized("Login Failed: send HTTP Basic credentials")
-        return await self._issue(*credentials)
+        return await self._issue(request, *credentials)
 
     async def login(self, request: Request) -> Response:
         self._check_account_type(request)
@@ -169,7 +188,7 @@ class Handlers:
         user, password = data.get("username"), data.get("password")
         if not isinstance(user, str) or not isinstance(password, str):
             raise QueryError("username and password must be strings")
-        return await self._issue(user, password)
+        return await self._issue(request, user, password)
 
     async def logout(self, request: Request) -> Response:
         token = bearer_token(request.scope, allow_query=False)
@@ -267,9 +286,10 @@ class Handlers:
         return await self._shaped("wifi", lambda o: portal.wifi_interfaces(o, self.hw))
 
     async def processes(self, request: Request) -> Response:
+        full = self._sees_command_lines(request)
         if wants_events(request.scope["headers"]):
-            return await self._stream_of(self._processes)
-        return Response(dumps(await self._processes()), media_type=JSON)
+            return await self._stream_of(lambda: self._processes(full))
+        return Response(dumps(await self._processes(full)), media_type=JSON)
 
     async def services(self, request: Request) -> Response:
         return await self._shaped("services", portal.services)
@@ -280,7 +300,7 @@ class Handlers:
             dumps(await self._observed_value(lambda o: portal.service(o, name))), media_type=JSON
         )
 
-    async def _event_batch(self) -> sse.Batch:
+    async def _event_batch(self, full: bool) -> sse.Batch:
         """One of each event type the device can produce (pwrstatus only with the hardware;
         snmptrap never: this endpoint receives no SNMP traps)."""
         observed = (await self.observed()).value
@@ -293,12 +313,13 @@ class Handlers:
         ):
             with contextlib.suppress(Unavailable):
                 batch.append((event, dumps(shape(observed))))
-        batch.append(("processes", dumps(await self._processes())))
+        batch.append(("processes", dumps(await self._processes(full))))
         batch.append(("systemperf", dumps(await self._systemperf())))
         return batch
 
     async def events(self, request: Request) -> Response:
-        return self._events(await self._event_batch(), self._event_batch)
+        full = self._sees_command_lines(request)
+        return self._events(await self._event_batch(full), lambda: self._event_batch(full))
 
     # -- edgehub -------------------------------------------------------------------------
 
@@ -313,7 +334,7 @@ class Handlers:
         return await self._shaped("conncfg", edgehub.conncfg)
 
     async def profile(self, request: Request) -> Response:
-        processes = len(await self._processes())
+        processes = len(await self._processes(False))
 
         def shape(observed: Observed) -> dict[str, Any]:
             out = edgehub.profile(observed, self.hw, f"v{__version__}")

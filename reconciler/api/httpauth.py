@@ -14,6 +14,8 @@ from urllib.parse import parse_qs
 
 COOKIE = "jwt"
 MAX_TOKEN = 4096
+USER_KEY = "reconciler.user"
+"""Where the gate leaves the authenticated account's name in the ASGI scope."""
 
 
 def _headers(scope_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[str]:

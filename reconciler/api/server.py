@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.api.limits import RequestGuard, ServerLimits, bounded_protocol
 from reconciler.errors import OperationError
 
 if TYPE_CHECKING:
@@ -95,11 +96,20 @@ def check_tls(cert: str | None, key: str | None) -> None:
             raise OperationError(msg) from None
 
 
-def _server(app: Any, tls_cert: str | None, tls_key: str | None, log_level: str) -> Any:
+def _server(
+    app: Any, tls_cert: str | None, tls_key: str | None, log_level: str, limits: ServerLimits
+) -> Any:
     import uvicorn
 
+    try:
+        http: Any = bounded_protocol(limits)
+    except ImportError:  # no httptools (not CPython): h11 bounds the header size only
+        http = "h11"
     config = uvicorn.Config(
-        app,
+        RequestGuard(app, limits),
+        http=http,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        timeout_keep_alive=limits.keep_alive_timeout,
         lifespan="off",
         access_log=False,
         log_config=None,
@@ -168,13 +178,14 @@ def serve_in_thread(
     tls_key: str | None = None,
     log_level: str = "warning",
     ready_timeout: float = 10.0,
+    limits: ServerLimits | None = None,
 ) -> ServerHandle:
     """Serve `app` on host:port (0: any free port) from a daemon thread; returns once it
     accepts connections. Raises OperationError if it cannot listen."""
     check_tls(tls_cert, tls_key)
     sock = bind(host, port)
     bound_port = int(sock.getsockname()[1])
-    server = _server(app, tls_cert, tls_key, log_level)
+    server = _server(app, tls_cert, tls_key, log_level, limits or ServerLimits())
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"status-api:{bound_port}", daemon=True
     )
@@ -199,11 +210,12 @@ def serve_forever(
     tls_key: str | None = None,
     log_level: str = "warning",
     on_ready: Any = None,
+    limits: ServerLimits | None = None,
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (uvicorn's handlers)."""
     check_tls(tls_cert, tls_key)
     sock = bind(host, port)
-    server = _server(app, tls_cert, tls_key, log_level)
+    server = _server(app, tls_cert, tls_key, log_level, limits or ServerLimits())
     if on_ready is not None:
         on_ready(int(sock.getsockname()[1]))
     try:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
+from reconciler.api.limits import ServerLimits
 from reconciler.cli import options
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
@@ -33,6 +35,19 @@ def _non_negative(value: str) -> float:
     return number
 
 
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"expected {low:g}..{high:g}, got {value}")
+        return number
+
+    return parse
+
+
 def _minutes(value: str) -> float:
     try:
         number = float(value)
@@ -41,6 +56,29 @@ def _minutes(value: str) -> float:
     if not 1 <= number <= 7 * 24 * 60:
         raise argparse.ArgumentTypeError(f"expected 1..10080 minutes, got {value}")
     return number
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number {low}..{high}, got {value!r}"
+            )
+        return int(value)
+
+    return parse
+
+
+def _limits(args: argparse.Namespace) -> ServerLimits:
+    return ServerLimits(
+        max_header_bytes=args.max_header_bytes,
+        max_body_bytes=args.max_body_bytes,
+        header_timeout=args.header_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
+        rate=args.rate_limit,
+        burst=args.rate_burst,
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -104,6 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         log_level=args.log_level,
         on_ready=ready,
+        limits=_limits(args),
     )
     print("Status endpoint stopped.")
     return 0
@@ -135,3 +174,60 @@ def arguments_serve(p: argparse.ArgumentParser) -> None:
         help="lifetime of issued tokens (default: 60)",
     )
     options.add_log_level(p, "warning")
+    _add_limit_arguments(p)
+
+
+def _add_limit_arguments(p: argparse.ArgumentParser) -> None:
+    """What one client may make the server hold (see reconciler.api.limits)."""
+    d = ServerLimits()
+    g = p.add_argument_group("limits on clients")
+    g.add_argument(
+        "--max-header-bytes",
+        type=_count(1024, 1024 * 1024),
+        default=d.max_header_bytes,
+        metavar="N",
+        help=f"request line and headers at most (431 beyond; default: {d.max_header_bytes})",
+    )
+    g.add_argument(
+        "--max-body-bytes",
+        type=_count(0, 16 * 1024 * 1024),
+        default=d.max_body_bytes,
+        metavar="N",
+        help=f"request body at most (413 beyond; default: {d.max_body_bytes})",
+    )
+    g.add_argument(
+        "--header-timeout",
+        type=_seconds(0.1, 30),
+        default=d.header_timeout,
+        metavar="S",
+        help="close a connection whose request is not complete this long after it "
+        f"starts (0.1..30; default: {d.header_timeout:g})",
+    )
+    g.add_argument(
+        "--keep-alive-timeout",
+        type=_count(1, 300),
+        default=d.keep_alive_timeout,
+        metavar="S",
+        help=f"close an idle kept-alive connection (default: {d.keep_alive_timeout})",
+    )
+    g.add_argument(
+        "--max-connections",
+        type=_count(1, 65535),
+        default=d.max_connections,
+        metavar="N",
+        help=f"open connections at most (503 beyond; default: {d.max_connections})",
+    )
+    g.add_argument(
+        "--rate-limit",
+        type=_seconds(0, 1_000_000),
+        default=d.rate,
+        metavar="PER_S",
+        help=f"requests per second per client address (429 beyond; 0: off; default: {d.rate:g})",
+    )
+    g.add_argument(
+        "--rate-burst",
+        type=_count(1, 1_000_000),
+        default=d.burst,
+        metavar="N",
+        help=f"requests a client address may send at once (default: {d.burst})",
+    )

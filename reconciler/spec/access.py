@@ -19,12 +19,13 @@ from pydantic import AfterValidator, Field, WithJsonSchema, field_validator
 
 from reconciler.profiles import HardwareProfile
 from reconciler.spec.base import Loc, Port, SecretRef, SpecModel
+from reconciler.spec.permissions import PATTERN as PERMISSION_PATTERN
+from reconciler.spec.permissions import check_permission
 
 BUILTIN_ROLES: dict[str, tuple[str, ...]] = {"admin": ("*:*",)}
 """Roles every device has; they cannot be redefined in `roles`."""
 
 _ROLE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9+=,.@_-]{0,63}$")
-_PERMISSION = re.compile(r"^(\*|[a-z][a-z0-9-]*):(\*|[a-z][a-z0-9-]*)$")
 
 
 def _role_name(value: str) -> str:
@@ -33,15 +34,6 @@ def _role_name(value: str) -> str:
         raise ValueError(
             f"invalid role name {value!r}: use 1-64 letters, digits or '+=,.@_-', "
             "starting with a letter or digit"
-        )
-    return value
-
-
-def _permission(value: str) -> str:
-    if not _PERMISSION.match(value):
-        raise ValueError(
-            f"invalid permission {value!r}: expected 'area:verb' in lower case, "
-            "e.g. status:read ('*' matches any area or verb)"
         )
     return value
 
@@ -70,10 +62,11 @@ UserName = Annotated[
 
 Permission = Annotated[
     str,
-    AfterValidator(_permission),
-    WithJsonSchema({"type": "string", "pattern": _PERMISSION.pattern}),
+    AfterValidator(check_permission),
+    WithJsonSchema({"type": "string", "pattern": PERMISSION_PATTERN}),
 ]
-"""`area:verb`, e.g. status:read, network:write; `*` matches any area or verb."""
+"""`area:verb` from the vocabulary in reconciler.spec.permissions, e.g. status:read,
+network:write; `*` matches any area or verb."""
 
 _CRYPT = {
     "sha512-crypt": re.compile(r"^\$6\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}$"),

@@ -3,9 +3,10 @@ apply, and the targets a connectivity change must keep reachable. Never diffed."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import re
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
 from reconciler.areas import AREA_NAMES
 from reconciler.spec.base import Name, SpecModel
@@ -17,13 +18,33 @@ else:
     Area = Literal[AREA_NAMES]  # the registry's areas, an enum in the schema
 
 
+_HOST_PORT = re.compile(r"^([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})$")
+
+
+def _host_port(value: str) -> str:
+    match = _HOST_PORT.match(value)
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError(
+            f"expected host:port (or [IPv6]:port) with a port within 1..65535, got {value!r}"
+        )
+    return value
+
+
+HostPort = Annotated[
+    str,
+    AfterValidator(_host_port),
+    WithJsonSchema({"type": "string", "pattern": _HOST_PORT.pattern}),
+]
+"""`host:port` or `[v6]:port`, the port within 1..65535."""
+
+
 class HealthCheck(SpecModel):
     """One check run after every apply; exactly one of command, tcp or http."""
 
     name: Name
     command: list[str] | None = Field(default=None, min_length=1)
     """Argument vector, run without a shell; healthy when it exits 0."""
-    tcp: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")
+    tcp: HostPort | None = None
     """host:port that must accept a TCP connection."""
     http: str | None = Field(default=None, pattern=r"^https?://")
     """URL that must answer 2xx or 3xx."""
@@ -45,5 +66,5 @@ class AgentSpec(SpecModel):
     health_checks: list[HealthCheck] | None = None
     health_window_seconds: int = Field(default=60, ge=1, le=3600)
     """How long after an apply the checks may take to pass before the agent rolls back."""
-    must_reach: list[str] | None = None
+    must_reach: list[HostPort] | None = None
     """host:port targets that connectivity changes must not cut (safe apply)."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+
+from reconciler.spec.strict import check_scalar, scalar_kind
 
 Loc = tuple[str | int, ...]
 """Where a value sits in a document: keys and list indexes from the root."""
@@ -24,6 +26,13 @@ class SpecModel(BaseModel):
         serialize_by_alias=True,
         strict=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        """No `yes` for a boolean, no `true` for a number (reconciler.spec.strict)."""
+        field = cls.model_fields.get(info.field_name or "")
+        return check_scalar(scalar_kind(field.annotation), value) if field else value  # type: ignore[arg-type]
 
 
 class SecretRef(SpecModel):

@@ -18,7 +18,7 @@ from reconciler.spec.leds import LedState
 from reconciler.spec.modbus import ModbusSpec
 from reconciler.spec.network import NetworkSpec
 from reconciler.spec.serial import SerialSpec
-from reconciler.spec.services import ServiceState
+from reconciler.spec.services import SERVICE_NAME_SCHEMA, ServiceName, ServiceState
 from reconciler.spec.system import SystemSpec
 from reconciler.spec.update import UpdateSpec
 from reconciler.spec.watchdog import WatchdogSpec
@@ -80,7 +80,9 @@ class Spec(SpecModel):
     modbus: ModbusSpec | None = None
     cloud: CloudSpec | None = None
     update: UpdateSpec | None = None
-    services: dict[str, ServiceState] | None = None
+    services: dict[ServiceName, ServiceState] | None = Field(
+        default=None, json_schema_extra={"propertyNames": SERVICE_NAME_SCHEMA}
+    )
     """Host services by name: running or stopped."""
     files: list[ManagedFile] | None = None
     """Managed files by path: content inline, from the fleet repo or a secret; hashed."""

@@ -16,6 +16,7 @@ from testkit import SECRETS
 from reconciler import operations as ops
 from reconciler.api.app import StatusApi, create_app
 from reconciler.api.context import ApiContext, Mode
+from reconciler.api.limits import ServerLimits
 from reconciler.api.server import ServerHandle, serve_in_thread
 from reconciler.secrets import SecretResolver
 
@@ -110,6 +111,7 @@ def serve(
     sse_interval: float = 0.1,
     token_ttl: float = 600.0,
     backend: Any = None,
+    limits: ServerLimits | None = None,
 ) -> Served:
     target = ops.load_target(str(spec), None, None) if spec is not None else None
     if backend is None:
@@ -126,7 +128,7 @@ def serve(
         token_ttl=token_ttl,
     )
     app = create_app(context)
-    handle = serve_in_thread(app, "127.0.0.1", 0)
+    handle = serve_in_thread(app, "127.0.0.1", 0, limits=limits)
     return Served(handle, app, state_dir, secrets_dir)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -243,13 +244,72 @@ def test_auth_lock_locks_after_fail_times(tmp_path: Path) -> None:
         served.handle.stop()
 
 
+def _from(served: Served, address: str) -> httpx.Client:
+    return served.client(transport=httpx.HTTPTransport(local_address=address))
+
+
+def _login_once_allowed(c: httpx.Client, user: str, password: str) -> httpx.Response:
+    """Log in, waiting out a throttle as its message says (a user would)."""
+    for _ in range(10):
+        response = c.get("/auth/token", auth=(user, password))
+        message = response.json().get("Message", "") if response.status_code == 401 else ""
+        if "try again in" not in message:
+            return response
+        time.sleep(int(message.split("try again in ")[1].split()[0]))
+    raise AssertionError(f"still throttled: {response.text}")
+
+
 def test_no_lock_without_auth_lock(tmp_path: Path) -> None:
+    """Without authLock failures only slow the address down: after the delay it logs in."""
     served = _served(tmp_path, GATEWAY)
     try:
         with served.client() as c:
-            for _ in range(12):
+            for _ in range(3):
                 assert_unauthorized(c.get("/auth/token", auth=("monitor", "wrong")))
-            assert c.get("/auth/token", auth=("monitor", PASSWORDS["monitor"])).status_code == 200
+            throttled = c.get("/auth/token", auth=("monitor", PASSWORDS["monitor"]))
+            assert_unauthorized(throttled)
+            assert "too many failed logins, try again in 1 s" in throttled.json()["Message"]
+            ok = _login_once_allowed(c, "monitor", PASSWORDS["monitor"])
+            assert ok.status_code == 200
+    finally:
+        served.handle.stop()
+
+
+def test_a_lock_by_name_holds_only_for_the_address_that_failed(tmp_path: Path) -> None:
+    """uno.yaml locks after 3 failures: the guesser at 127.0.0.3 is locked out, the real
+    user at 127.0.0.4 is not."""
+    served = _served(tmp_path, UNO)
+    try:
+        with _from(served, "127.0.0.3") as guesser, _from(served, "127.0.0.4") as user:
+            for _ in range(3):
+                response = _login_once_allowed(guesser, "auditor", "wrong")
+            assert "locked" in response.json()["Message"]
+            locked = guesser.get("/auth/token", auth=("auditor", AUDITOR_PASSWORD))
+            assert "locked" in locked.json()["Message"]
+            assert user.get("/auth/token", auth=("auditor", AUDITOR_PASSWORD)).status_code == 200
+    finally:
+        served.handle.stop()
+
+
+def test_one_address_spraying_names_is_slowed_down(tmp_path: Path) -> None:
+    """Each name new, so no name throttle or lock applies: the address's own does, with a
+    doubling delay, and only for that address."""
+    served = _served(tmp_path, GATEWAY)
+    try:
+        with _from(served, "127.0.0.5") as spray, _from(served, "127.0.0.6") as user:
+            messages = [
+                spray.get("/auth/token", auth=(f"name{n}", "guess")).json()["Message"]
+                for n in range(40)
+            ]
+            assert messages[:10] == [messages[0]] * 10 and "wrong user name" in messages[0]
+            throttled = [m for m in messages[10:] if "too many failed logins" in m]
+            assert "too many failed logins" in messages[10]
+            assert len(throttled) >= 25, messages  # 1 s, 2 s, 4 s ...: a few get through
+            good = spray.get("/auth/token", auth=("monitor", PASSWORDS["monitor"]))
+            assert "too many failed logins" in good.json()["Message"]
+            assert (
+                user.get("/auth/token", auth=("monitor", PASSWORDS["monitor"])).status_code == 200
+            )
     finally:
         served.handle.stop()
 

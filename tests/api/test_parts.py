@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from reconciler.api.accounts import FailureTracker, LockPolicy, grants
+from reconciler.api.accounts import Backoff, FailureTracker, LockPolicy, grants
 from reconciler.api.cache import ReadCache
 from reconciler.api.hostinfo import redact_cmdline
 from reconciler.api.portal import BadParameter, Unavailable, disks, gpio, interfaces
@@ -55,6 +55,23 @@ def test_failure_tracker_window() -> None:
     assert tracker.failed("a", policy, 120.0)
     assert tracker.locked("a", 419.0) and not tracker.locked("a", 421.0)
     assert not tracker.failed("b", LockPolicy(), 0.0)  # no authLock: never locks
+
+
+def test_backoff_doubles_after_the_free_failures() -> None:
+    backoff = Backoff(free=2, base=1.0, cap=5.0, forget=100.0)
+    backoff.failed("a", 0.0)
+    assert backoff.wait("a", 0.0) == 0.0
+    backoff.failed("a", 0.0)
+    assert backoff.wait("a", 0.5) == 0.5 and backoff.wait("a", 1.0) == 0.0
+    backoff.failed("a", 1.0)
+    assert backoff.wait("a", 1.0) == 2.0
+    for _ in range(10):
+        backoff.failed("a", 1.0)
+    assert backoff.wait("a", 1.0) == 5.0  # capped
+    assert backoff.wait("b", 1.0) == 0.0  # per key
+    assert backoff.wait("a", 200.0) == 0.0  # forgotten
+    backoff.succeeded("a")
+    assert backoff.wait("a", 1.0) == 0.0
 
 
 def test_cache_loads_once_and_serves_stale_while_reloading() -> None:

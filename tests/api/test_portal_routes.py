@@ -3,11 +3,15 @@ reference's examples and against the OpenAPI schemas, and the values the sim hol
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from typing import Any
 
 import jsonschema
 import pytest
-from apikit import Served, gateway, uno
+from apikit import Served, gateway, read_events, uno
 from documented import (
     DOCUMENTED,
     GPIO_BAD_ID,
@@ -69,6 +73,41 @@ def test_processes_match_the_reference(uno: Served) -> None:
     for process in body:
         assert set(process) <= set(PROCESS)
         assert {"pid", "name", "numThreads", "memUsage", "cpuPercent"} <= set(process)
+
+
+def _listing_with(uno: Served, user: str, pid: int) -> dict[int, dict[str, Any]]:
+    """The process list as `user` sees it, once it has caught up with `pid` (cached)."""
+    deadline = time.monotonic() + 60
+    while True:
+        listing = {p["pid"]: p for p in uno.get("/platform/api/processes", user=user).json()}
+        if pid in listing or time.monotonic() > deadline:
+            return listing
+        time.sleep(0.1)
+
+
+def test_command_lines_only_for_processes_read(uno: Served) -> None:
+    """monitor holds status:read only, auditor `*:read`: arguments (which may carry
+    secrets) reach the auditor alone, as plain JSON and as an event stream."""
+    marker = "marker-argument-5f3a"
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", marker])
+    try:
+        full = _listing_with(uno, "auditor", child.pid)
+        assert marker in full[child.pid]["cmdline"]
+        shown = list(_listing_with(uno, "monitor", child.pid).values())
+        schema_check(shown, "/platform/api/processes")
+        assert child.pid in {p["pid"] for p in shown}
+        assert not any("cmdline" in p for p in shown) and marker not in json.dumps(shown)
+        stream = {"Accept": "text/event-stream"}
+        with (
+            uno.client(uno.token("monitor")) as c,
+            c.stream("GET", "/platform/api/processes", headers=stream) as response,
+        ):
+            (_, first), *_ = read_events(response, 1)
+        assert child.pid in {p["pid"] for p in first}
+        assert not any("cmdline" in p for p in first)
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_values_come_from_the_device(uno: Served) -> None:

@@ -121,16 +121,37 @@ def test_serve_errors_are_one_sentence(cli: Callable[..., Result], tmp_path: Pat
         assert "Traceback" not in result.err
 
 
-@pytest.mark.parametrize("listen", ["127.0.0.1:99999", "127.0.0.1:x", "a:b:c"])
-def test_bad_listen_is_a_usage_error(cli: Callable[..., Result], listen: str) -> None:
+@pytest.mark.parametrize(
+    ("listen", "reason"),
+    [
+        ("127.0.0.1:99999", "HOST:PORT with a port within 0..65535"),
+        ("127.0.0.1:x", "HOST:PORT with a port within 0..65535"),
+        ("a:b:c", "HOST:PORT or [IPv6]:PORT"),
+    ],
+)
+def test_bad_listen_is_a_usage_error(
+    cli: Callable[..., Result], capsys: pytest.CaptureFixture[str], listen: str, reason: str
+) -> None:
     with pytest.raises(SystemExit) as exc:
         cli("serve", "--listen", listen)
     assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --listen: expected {reason}" in err and repr(listen) in err
 
 
-def test_serve_help_lists_the_options(cli: Callable[..., Result]) -> None:
-    with pytest.raises(SystemExit):
+def test_serve_help_lists_the_options(
+    cli: Callable[..., Result], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
         cli("serve", "--help")
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in (
+        "--listen", "--tls-cert", "--tls-key", "--cache-seconds", "--token-ttl",
+        "--max-header-bytes", "--max-body-bytes", "--header-timeout",
+        "--keep-alive-timeout", "--max-connections", "--rate-limit", "--rate-burst",
+    ):  # fmt: skip
+        assert option in out
 
 
 def test_validate_does_not_load_the_web_stack(tmp_path: Path) -> None:

@@ -221,8 +221,11 @@ def test_duplicate_users_and_roles() -> None:
 @pytest.mark.parametrize(
     ("permissions", "token", "loc", "fragment"),
     [
-        ('["Status:Read"]', '"Status', ".0", "invalid permission 'Status:Read'"),
-        ('["status"]', '"status', ".0", "expected 'area:verb'"),
+        ('["Status:Read"]', '"Status', ".0", "unknown permission 'Status:Read'"),
+        ('["status"]', '"status', ".0", "expected AREA:VERB"),
+        ('["status:raed"]', '"status', ".0", "did you mean 'status:read'?"),
+        ('["gpio:read", "procesess:read"]', '"procesess', ".1", "did you mean 'processes:read'?"),
+        ('["anything:read"]', '"anything', ".0", "AREA one of status, processes, metrics"),
         ("[]", "[]", "", "at least 1 item"),
         ('["status:read", "status:read"]', '"status:read"]', ".1", "status:read is listed twice"),
     ],

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.errors import OperationError
 from reconciler.services.modbus.codec import CodecError
+from reconciler.services.modbus.conformance import conform, quiet_frame_dumps
 from reconciler.services.modbus.tags import (
     Reading,
     TagError,
@@ -94,6 +95,7 @@ class ModbusService:
         self._master: Master | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._lines: dict[int, SerialLine] = {}
+        quiet_frame_dumps()
 
     # --- the caller's side (any thread) ----------------------------------------------------
 
@@ -265,6 +267,7 @@ class ModbusService:
                 ignore_missing_devices=True,  # other units on the bus answer for themselves
             )
             where = line.path
+        conform(server)
         try:
             await server.serve_forever(background=True)
         except RuntimeError:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from modbus_peers import LOOPBACK, client, exception_code, free_port, wait_for
 from pymodbus.framer import FramerType
 
@@ -281,3 +283,83 @@ def test_a_taken_port_is_reported_and_the_rest_still_runs(serve: Serve, uno: Sim
             assert service.tags()["system.hostname"]["quality"] == "good"
         finally:
             service.stop()
+
+
+def _raw(port: int, pdu: bytes, transaction: int = 7, unit: int = 1) -> bytes:
+    """One Modbus TCP request as bytes on the wire; the reply's PDU (function byte on)."""
+    import socket
+
+    frame = struct.pack(">HHHB", transaction, 0, len(pdu) + 1, unit) + pdu
+    with socket.create_connection((LOOPBACK, port), timeout=10) as sock:
+        sock.sendall(frame)
+        head = b""
+        while len(head) < 7:
+            head += sock.recv(7 - len(head))
+        (length,) = struct.unpack(">H", head[4:6])
+        body = b""
+        while len(body) < length - 1:
+            body += sock.recv(length - 1 - len(body))
+    assert struct.unpack(">H", head[:2])[0] == transaction
+    return body
+
+
+def test_fc5_values_other_than_on_and_off_are_illegal_data_value(
+    serve: Serve, uno: SimBackend
+) -> None:
+    _, port = start(serve, uno)
+    c = client(port)
+    assert c.read_coils(0).bits[0] is False
+    for value in (0x1234, 0x0001, 0xFFFF, 0x00FF):
+        assert _raw(port, struct.pack(">BHH", 5, 0, value)) == bytes([0x85, 0x03])
+    assert c.read_coils(0).bits[0] is False  # nothing was written
+    assert _raw(port, struct.pack(">BHH", 5, 0, 0xFF00)) == struct.pack(">BHH", 5, 0, 0xFF00)
+    assert c.read_coils(0).bits[0] is True
+    assert _raw(port, struct.pack(">BHH", 5, 0, 0x0000)) == struct.pack(">BHH", 5, 0, 0)
+    c.close()
+
+
+def test_exception_replies_carry_the_function_code(serve: Serve, uno: SimBackend) -> None:
+    _, port = start(serve, uno)
+    c = client(port)
+    for response, function in (
+        (c.read_coils(3), 0x01),
+        (c.read_input_registers(100), 0x04),
+        (c.write_register(0, 0x4142), 0x06),
+        (c.write_registers(500, [1]), 0x10),
+    ):
+        assert response.isError() and response.function_code == 0x80 | function, response
+    c.close()
+    assert _raw(port, struct.pack(">BHH", 3, 500, 1)) == bytes([0x83, 0x02])
+    for unsupported in (0x09, 0x41, 0x64):  # no such function
+        reply = _raw(port, bytes([unsupported]) + b"\x00\x00")
+        assert reply == bytes([0x80 | unsupported, 0x01]), reply.hex()
+
+
+def _unknown_unit_records(
+    serve: Serve, uno: SimBackend, caplog: pytest.LogCaptureFixture, level: int
+) -> list[logging.LogRecord]:
+    _, port = start(serve, uno)
+    caplog.clear()
+    with caplog.at_level(level, logger="pymodbus"):
+        c = client(port)
+        c.read_coils(0)  # a frame both ways, then an error pymodbus logs
+        assert exception_code(c.read_coils(0, device_id=9)) == 0x0B
+        c.close()
+        wait_for(lambda: any("device id" in r.getMessage() for r in caplog.records), "the log")
+    return list(caplog.records)
+
+
+def test_no_frame_dumps_in_the_log_unless_debug(
+    serve: Serve, uno: SimBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = _unknown_unit_records(serve, uno, caplog, logging.INFO)
+    text = "\n".join(r.getMessage() for r in records)
+    assert "requested device id does not exist: 9" in text
+    assert ">>>>>" not in text and "send: " not in text and "recv: " not in text
+
+
+def test_frames_are_logged_at_debug(
+    serve: Serve, uno: SimBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = _unknown_unit_records(serve, uno, caplog, logging.DEBUG)
+    assert any("recv: " in r.getMessage() for r in records)
