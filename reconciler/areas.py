@@ -42,6 +42,9 @@ class Area:
     """Backends with a driver that manages this area."""
     service: bool = False
     """Configures a service the agent itself hosts (Modbus, the uplink)."""
+    prunes: bool = False
+    """A plain list of named items: those the reconciler created and the spec no longer
+    lists are removed without an area-level `prune: true` (there is no map to hold one)."""
 
     @property
     def can_cut_connectivity(self) -> bool:
@@ -74,7 +77,8 @@ AREAS: tuple[Area, ...] = (
         "firewall rules decide who can still reach the device",
         backends=_HOSTED,
     ),
-    # then what runs on top of them
+    # then what runs on top of them: its files first
+    Area("files", "none", "", prunes=True, backends=_HOSTED),
     Area(
         "services",
         "disruptive",
@@ -117,6 +121,7 @@ BY_NAME: dict[str, Area] = {a.name: a for a in AREAS}
 AREA_NAMES: tuple[str, ...] = tuple(BY_NAME)
 SERVICE_AREAS: frozenset[str] = frozenset(a.name for a in AREAS if a.service)
 CONNECTIVITY_AREAS: frozenset[str] = frozenset(a.name for a in AREAS if a.can_cut_connectivity)
+PRUNING_AREAS: frozenset[str] = frozenset(a.name for a in AREAS if a.prunes)
 
 
 def rank(area: str) -> int:

@@ -26,3 +26,31 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def atomic_write_many(files: list[tuple[Path, bytes, int]]) -> None:
+    """atomic_write for many files with one sync: every temp file is written, the file
+    systems are synced once, then each is renamed into place and each directory synced.
+    After a crash every path holds its old or its new content, as with atomic_write."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data, mode in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                os.fchmod(f.fileno(), mode)
+        os.sync()  # one flush for all the temp files' data, not one fsync each
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    for directory in {path.parent for _, path in temps}:
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

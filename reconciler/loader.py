@@ -465,6 +465,12 @@ def validate_device_document(doc: YamlDocument) -> tuple[DeviceSpec | None, list
     except ValidationError as exc:
         return None, _with_partial_checks(doc, exc)
     problems = [doc.problem(loc, msg) for loc, msg in capability_problems(spec)]
+    if spec.spec.files and not problems:
+        from reconciler.spec.files import load_sources
+
+        base = Path(doc.file).parent
+        found = load_sources(spec.spec.files, lambda rel: (base / rel).read_bytes())
+        problems = [doc.problem(("spec", "files", *loc), msg) for loc, msg in found]
     return (spec if not problems else None), problems
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from reconciler.engine.change import Change, Plan
     from reconciler.engine.ports import DeviceBackend as Backend
     from reconciler.engine.store import Store
+    from reconciler.engine.verified import NoMemo, VerifiedPasswords
     from reconciler.spec.device import DeviceSpec
 
 from reconciler.areas import BACKENDS
@@ -74,6 +75,10 @@ def desired_state(spec: DeviceSpec) -> dict[str, Any]:
         exclude_none=True,
         exclude=set(NOT_DEVICE_STATE),
     )
+    if spec.spec.files is not None:
+        from reconciler.spec.files import desired_files
+
+        data["files"] = desired_files(spec.spec.files)
     return data
 
 
@@ -97,11 +102,15 @@ def open_backend(
     must_reach: tuple[str, ...] = (),
     portal: PortalOptions | None = None,
     secrets: Callable[[str], str] | None = None,
+    root: str | None = None,
 ) -> Backend:
     """The backend by name; the sim one is created from `model`'s factory defaults.
     `must_reach` (host:port, from the spec's agent.mustReach) guards connectivity changes
     (the engine's safe apply): they are reverted if a target stops answering. The portal
-    one needs `portal` (--endpoint, --credentials, ...) and `secrets` to resolve them."""
+    one needs `portal` (--endpoint, --credentials, ...) and `secrets` to resolve them.
+    `root` (linux only): manage the tree under it, never the live host."""
+    if root is not None and name != "linux":
+        raise OperationError("--root DIR works with the linux backend only (--backend linux)")
     if name == "portal":
         if portal is None or secrets is None:
             raise OperationError("--backend portal needs --endpoint URL and --credentials NAME")
@@ -121,6 +130,8 @@ def open_backend(
         options = LinuxOptions.load(state_dir)
         if must_reach:
             options = dataclasses.replace(options, must_reach=must_reach)
+        if root is not None:
+            return LinuxBackend.open_root(Path(root), state_dir, model, options)
         return LinuxBackend.open(state_dir, model, options=options)
     raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
 
@@ -131,12 +142,13 @@ def target_backend(
     target: Target,
     portal: PortalOptions | None = None,
     secrets: Callable[[str], str] | None = None,
+    root: str | None = None,
 ) -> Backend:
     """The backend for applying `target`: its model, its must-reach targets."""
     agent = target.spec.spec.agent
     must_reach = tuple(agent.must_reach or ()) if agent else ()
     model = target.spec.metadata.model
-    return open_backend(name, state_dir, model, must_reach, portal, secrets)
+    return open_backend(name, state_dir, model, must_reach, portal, secrets, root)
 
 
 def open_store(state_dir: Path) -> Store:
@@ -162,13 +174,21 @@ def compute_plan(
 ) -> Plan:
     """Observe, diff and check for self-lockout (one engine call); changes an interrupted
     apply left behind that the device now reports are journaled as applied."""
+    from reconciler.engine.ports import Focusing
     from reconciler.engine.store import Store
+    from reconciler.engine.verified import NoMemo, VerifiedPasswords
 
+    desired = target.desired()
+    inventory = store.inventory(target.name)
+    if isinstance(backend, Focusing):
+        backend.focus(desired, inventory)
     observed = backend.observe()
+    passwords: VerifiedPasswords | NoMemo = NoMemo()
     if isinstance(store, Store):  # the status endpoint plans over a read-only history
         store.verify_interrupted(target.name, observed)
+        passwords = VerifiedPasswords(store.state_dir)
     inventory = store.inventory(target.name)
-    return plan_observed(target, backend, observed, inventory, secrets, status_port)
+    return plan_observed(target, backend, observed, inventory, secrets, status_port, passwords)
 
 
 def plan_observed(
@@ -178,26 +198,34 @@ def plan_observed(
     inventory: Collection[tuple[str, str]],
     secrets: Callable[[str], str],
     status_port: int | None = None,
+    passwords: VerifiedPasswords | NoMemo | None = None,
 ) -> Plan:
     """The plan for `target` against an observation already made (the agentless fleet
     observes many devices at once); refused when the device itself rules the spec out."""
     from reconciler.engine.checked import checked_plan
+    from reconciler.engine.verified import NoMemo, VerifiedPasswords
 
-    problems = device_problems(backend, target.desired(), observed)
+    desired = target.desired()
+    problems = device_problems(backend, desired, observed)
     if problems:
         raise OperationError("; ".join(problems))
+    passwords = passwords if passwords is not None else NoMemo()
     try:
-        return checked_plan(
+        plan = checked_plan(
             target.name,
             backend.name,
-            target.desired(),
+            desired,
             observed,
             secrets=secrets,
             inventory=inventory,
             status_port=status_port,
+            passwords=passwords,
         )
     except LookupError as exc:
         raise OperationError(str(exc.args[0])) from None
+    if isinstance(passwords, VerifiedPasswords):
+        passwords.save()
+    return plan
 
 
 def device_problems(backend: Any, desired: dict[str, Any], observed: dict[str, Any]) -> list[str]:

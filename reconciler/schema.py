@@ -11,8 +11,11 @@ SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 def device_schema() -> dict[str, Any]:
     from reconciler.spec.device import DeviceSpec
+    from reconciler.spec.schema_docs import DocstringJsonSchema
 
-    schema = DeviceSpec.model_json_schema(by_alias=True, mode="validation")
+    schema = DeviceSpec.model_json_schema(
+        by_alias=True, mode="validation", schema_generator=DocstringJsonSchema
+    )
     return {"$schema": SCHEMA_DRAFT, "title": "reconciler Device", **schema}
 
 

@@ -96,16 +96,32 @@ def test_services_never_call_a_driver_directly() -> None:
     assert calls == []
 
 
+def own_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """A function's lines less the classes defined inside it (a factory that defines a
+    class lazily, to keep a heavy import out of start-up): their methods count alone."""
+    lines = (node.end_lineno or node.lineno) - node.lineno + 1
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.ClassDef):
+            lines -= (inner.end_lineno or inner.lineno) - inner.lineno + 1
+    return lines
+
+
 def test_no_function_is_longer_than_the_limit() -> None:
     long = []
     for _, path, tree in modules():
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                lines = own_lines(node)
                 if lines > MAX_FUNCTION_LINES:
                     where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
                     long.append(f"{where}: {node.name} ({lines} lines)")
     assert long == []
+
+
+def test_a_long_function_is_seen() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    node = ast.parse(f"def f():\n{body}").body[0]
+    assert isinstance(node, ast.FunctionDef) and own_lines(node) == MAX_FUNCTION_LINES + 1
 
 
 @pytest.mark.parametrize("bad", ["reconciler.engine.planner", "reconciler.agent.status"])

@@ -42,6 +42,7 @@ def arguments_schema(p: argparse.ArgumentParser) -> None:
 
 def arguments_plan(p: argparse.ArgumentParser) -> None:
     options.add_device_options(p)
+    options.add_root(p)
     options.add_json(p)
     p.add_argument("--force", action="store_true", help="override self-lockout refusals")
 
@@ -64,6 +65,7 @@ def arguments_apply(p: argparse.ArgumentParser) -> None:
 
 def arguments_observe(p: argparse.ArgumentParser) -> None:
     options.add_device_options(p)
+    options.add_root(p)
     p.add_argument("--model", help="hardware model of a new simulated device")
     options.add_json(p, "the observed state as JSON (secrets redacted)")
 
@@ -80,6 +82,7 @@ def arguments_history(p: argparse.ArgumentParser) -> None:
 
 def arguments_rollback(p: argparse.ArgumentParser) -> None:
     options.add_backend(p)
+    options.add_root(p)
     options.add_state_dir(p)
     p.add_argument("--to", type=int, metavar="ID", help="apply to return to (default: previous)")
     options.add_secrets_dir(p)
@@ -92,7 +95,8 @@ def _backend(args: argparse.Namespace, target: Target) -> Any:
 
     state_dir = options.state_dir(args)
     portal = options.portal(args)
-    return ops.target_backend(args.backend, state_dir, target, portal, options.secrets(args))
+    secrets = options.secrets(args)
+    return ops.target_backend(args.backend, state_dir, target, portal, secrets, args.root)
 
 
 def cmd_fleet_all(args: argparse.Namespace, apply: bool) -> int:
@@ -300,6 +304,7 @@ def cmd_observe(args: argparse.Namespace) -> int:
         model or args.model,
         portal=options.portal(args),
         secrets=options.secrets(args),
+        root=args.root,
     )
     observed = backend.observe_all()
     if args.json:

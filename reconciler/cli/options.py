@@ -61,6 +61,15 @@ def add_portal(p: argparse.ArgumentParser) -> None:
     g.add_argument("--insecure", action="store_true", help="do not verify TLS (lab units only)")
 
 
+def add_root(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="linux backend: manage the files of the tree under DIR (an image before first "
+        "boot); commands that act on the live host are refused",
+    )
+
+
 def add_target(p: argparse.ArgumentParser, title: str = "which spec") -> None:
     """`--file F | --fleet DIR --device N`: the spec to work with."""
     g = p.add_argument_group(title)

@@ -44,8 +44,9 @@ def is_secret_ref(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secretRef"}
 
 
-SECRET_FIELDS = frozenset({"passwordHash"})
-"""Fields whose plain values are secret-like (hashes) and are never shown."""
+SECRET_FIELDS = frozenset({"passwordHash", "content"})
+"""Fields whose plain values are secret-like (hashes) or bulky and private (a managed
+file's content: it may be a key) and are never shown."""
 
 
 def redact(value: Any, key: str | None = None) -> Any:

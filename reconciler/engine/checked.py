@@ -12,6 +12,7 @@ from reconciler.engine.document import apply_changes
 from reconciler.engine.lockout import lockout_refusals
 from reconciler.engine.planner import make_plan
 from reconciler.engine.ports import Inventory, SecretLookup
+from reconciler.engine.verified import PasswordMemo
 
 
 def refusals(
@@ -34,8 +35,17 @@ def checked_plan(
     secrets: SecretLookup,
     inventory: Inventory = (),
     status_port: int | None = None,
+    passwords: PasswordMemo | None = None,
 ) -> Plan:
     """Desired x observed -> the plan, with its lockout refusals filled in."""
-    plan = make_plan(device, backend, desired, observed, secrets=secrets, inventory=inventory)
+    plan = make_plan(
+        device,
+        backend,
+        desired,
+        observed,
+        secrets=secrets,
+        inventory=inventory,
+        passwords=passwords,
+    )
     found = refusals(observed, plan.changes, status_port=status_port)
     return dataclasses.replace(plan, refusals=found)

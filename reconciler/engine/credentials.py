@@ -22,7 +22,12 @@ SHA512_ROUNDS = 5000
 
 def fingerprint(value: str) -> str:
     """What drivers report instead of a secret the device holds (PSK, MQTT password)."""
-    digest = hashlib.sha256(b"reconciler-secret-fingerprint\x00" + value.encode()).hexdigest()
+    return fingerprint_bytes(value.encode())
+
+
+def fingerprint_bytes(data: bytes) -> str:
+    """The fingerprint of raw bytes (a file's content): equals fingerprint() of its text."""
+    digest = hashlib.sha256(b"reconciler-secret-fingerprint\x00" + data).hexdigest()
     return FINGERPRINT_PREFIX + digest
 
 

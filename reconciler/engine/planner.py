@@ -5,7 +5,10 @@ that all have a `name` are collections keyed by name: a missing item is one `add
 one is compared field by field, and an item gone from the spec is removed only when its area
 says `prune: true` and the inventory says the reconciler created it. Other lists and scalars
 are compared as whole values. Secret references are compared by fingerprint (device-held
-secrets) or by crypt hash (account passwords); their values never enter a Change.
+secrets) or by crypt hash (account passwords); their values never enter a Change. A value
+the device reports only as a fingerprint (file content) is compared by fingerprint. An item
+with `ensure: absent` is removed when present; a list area the registry marks `prunes`
+(files) prunes like `prune: true`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.areas import PRUNING_AREAS
 from reconciler.engine.change import (
+    FINGERPRINT_PREFIX,
     SECRET_FIELDS,
     Change,
     Item,
@@ -23,12 +28,16 @@ from reconciler.engine.change import (
     is_secret_ref,
 )
 from reconciler.engine.credentials import fingerprint, verify_password
-from reconciler.engine.document import MISSING, json_pointer
+from reconciler.engine.document import MISSING, Editor
 from reconciler.engine.ports import Inventory, SecretLookup
 from reconciler.engine.risk import classify
+from reconciler.engine.verified import NoMemo, PasswordMemo
 
 PRUNE_KEY = "prune"
 """Area-level flag: remove items the reconciler created that are gone from the spec."""
+ENSURE_KEY = "ensure"
+"""Item-level: `ensure: absent` removes a named item that is present (files)."""
+_ABSENT = "the spec says ensure: absent"
 
 
 def is_named_list(value: Any) -> bool:
@@ -51,9 +60,10 @@ def _same_number(a: Any, b: Any) -> bool:
 
 
 class _Planner:
-    def __init__(self, secrets: SecretLookup, inventory: Inventory) -> None:
+    def __init__(self, secrets: SecretLookup, inventory: Inventory, memo: PasswordMemo) -> None:
         self.secrets = secrets
         self.inventory = inventory
+        self.memo = memo
         self.changes: list[Change] = []
 
     # -- comparison ------------------------------------------------------------------
@@ -65,6 +75,8 @@ class _Planner:
         """Spec value equals device value (secrets by fingerprint, numbers by value)."""
         if is_secret_ref(want):
             return self.secret_matches(want, have)
+        if isinstance(want, str) and isinstance(have, str) and have.startswith(FINGERPRINT_PREFIX):
+            return have == fingerprint(want)  # the device reports only a hash (file content)
         if isinstance(want, dict):
             return (
                 isinstance(have, dict)
@@ -104,7 +116,10 @@ class _Planner:
         current = {i["name"]: i for i in have if isinstance(i, dict) and "name" in i}
         for item in want:
             item_path = (*path, Item(item["name"]))
-            if item["name"] in current:
+            if item.get(ENSURE_KEY) == "absent":
+                if item["name"] in current:
+                    self.emit(item_path, None, current[item["name"]], op="remove", reason=_ABSENT)
+            elif item["name"] in current:
                 self.diff(item_path, item, current[item["name"]], prune)
             else:
                 self.emit(item_path, item, MISSING)
@@ -117,8 +132,13 @@ class _Planner:
                 self.emit((*path, Item(name)), None, item, op="remove")
 
     def password(self, path: Path, ref: Mapping[str, Any], hashed: Any) -> None:
-        if not verify_password(self.secrets(str(ref["secretRef"])), hashed):
+        secret = self.secrets(str(ref["secretRef"]))
+        if isinstance(hashed, str) and self.memo.known(secret, hashed):
+            return  # verified against this very hash before: no crypt
+        if not verify_password(secret, hashed):
             self.emit(path, dict(ref), hashed, reason="password differs from the spec's secret")
+        elif isinstance(hashed, str):
+            self.memo.remember(secret, hashed)
 
     def emit(
         self, path: Path, want: Any, have: Any, op: str | None = None, reason: str = ""
@@ -156,11 +176,13 @@ def plan_changes(
     *,
     secrets: SecretLookup,
     inventory: Inventory = (),
+    passwords: PasswordMemo | None = None,
 ) -> list[Change]:
     """The changes that take `observed` to `desired`, in spec order.
 
     Every referenced secret is looked up first, so a missing one fails the plan, not the
-    apply halfway through."""
+    apply halfway through. `passwords` remembers verified password/hash pairs (no crypt
+    for a pair already verified)."""
     missing: list[str] = []
     for name in sorted(secret_names(desired)):
         try:
@@ -169,9 +191,9 @@ def plan_changes(
             missing.append(str(exc.args[0]) if exc.args else name)
     if missing:
         raise LookupError("; ".join(missing))
-    planner = _Planner(secrets, inventory)
+    planner = _Planner(secrets, inventory, passwords or NoMemo())
     for area, want in desired.items():
-        prune = isinstance(want, dict) and want.get(PRUNE_KEY) is True
+        prune = area in PRUNING_AREAS or (isinstance(want, dict) and want.get(PRUNE_KEY) is True)
         planner.diff((area,), want, observed.get(area, MISSING), prune)
     return planner.changes
 
@@ -190,8 +212,9 @@ def secret_names(value: Any) -> set[str]:
 def rfc6902_patch(observed: Mapping[str, Any], changes: list[Change]) -> list[dict[str, Any]]:
     """The plan as a JSON Patch against the observed document (secrets redacted)."""
     patch: list[dict[str, Any]] = []
+    pointers = Editor(observed)
     for change in changes:
-        op: dict[str, Any] = {"op": change.op, "path": json_pointer(observed, change.path)}
+        op: dict[str, Any] = {"op": change.op, "path": pointers.pointer(change.path)}
         if change.op != "remove":
             op["value"] = change.shown("after")
         patch.append(op)
@@ -206,8 +229,11 @@ def make_plan(
     *,
     secrets: SecretLookup,
     inventory: Inventory = (),
+    passwords: PasswordMemo | None = None,
 ) -> Plan:
-    changes = plan_changes(desired, observed, secrets=secrets, inventory=inventory)
+    changes = plan_changes(
+        desired, observed, secrets=secrets, inventory=inventory, passwords=passwords
+    )
     return Plan(
         device=device,
         backend=backend,

@@ -7,7 +7,7 @@ arrows point one way: implementations depend on contracts, not on each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -26,6 +26,7 @@ __all__ = [
     "DeviceFailed",
     "DeviceRefused",
     "DeviceUnavailable",
+    "Focusing",
     "Inventory",
     "Probing",
     "SafeApplyOptions",
@@ -110,3 +111,11 @@ class DeviceBackend(Backend, Protocol):
     def observe_all(self) -> dict[str, Any]:
         """Configuration plus telemetry (system.cpuPercent, hwmon, host, disks)."""
         ...
+
+
+@runtime_checkable
+class Focusing(Protocol):
+    """A backend that observes some areas only where asked: the files area has no list of
+    its own, so it looks at the paths the spec names and those the reconciler created."""
+
+    def focus(self, desired: Mapping[str, Any], inventory: Inventory) -> None: ...

@@ -259,8 +259,11 @@ def layer_schemas() -> dict[str, dict[str, Any]]:
     checked whole, as DeviceHead checks it.
     """
     from reconciler.spec.device import Spec
+    from reconciler.spec.schema_docs import DocstringJsonSchema
 
-    fragment = Spec.model_json_schema(by_alias=True, mode="validation")
+    fragment = Spec.model_json_schema(
+        by_alias=True, mode="validation", schema_generator=DocstringJsonSchema
+    )
     _relax(fragment)
     defs = fragment.pop("$defs", {})
     fragment["title"] = "Spec fragment"
@@ -271,7 +274,9 @@ def layer_schemas() -> dict[str, dict[str, Any]]:
         ("fleet-device.schema.json", DeviceHead, "reconciler fleet Device (devices/NAME.yaml)"),
     )
     for file, model, title in layers:
-        schema = model.model_json_schema(by_alias=True, mode="validation")
+        schema = model.model_json_schema(
+            by_alias=True, mode="validation", schema_generator=DocstringJsonSchema
+        )
         schema.setdefault("$defs", {}).update(defs)
         schema["$defs"]["SpecFragment"] = fragment
         description = schema["properties"]["spec"].get("description", "")

@@ -6,6 +6,7 @@ introduced it), using the provenance the merge records.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,11 +205,31 @@ class Renderer:
         problems.extend(merged.problems)
         if validate:
             spec, found = validate_rendered(merged, doc.file)
+            if spec is not None and spec.spec.files:
+                found = self.file_sources(spec, merged, rel, doc.file)
             problems.extend(found)
             if not any(p.severity == "error" for p in problems):
                 out.spec = spec
         out.problems = problems
         return out
+
+    def file_sources(self, spec: DeviceSpec, merged: Merged, rel: str, file: str) -> list[Problem]:
+        """Read each file `source` from the repo, relative to the device file."""
+        from reconciler.spec.files import load_sources
+
+        source, base = self.repo.source, posixpath.dirname(rel)
+
+        def read(name: str) -> bytes:
+            try:
+                return source.read(posixpath.join(base, name))
+            except SpecError as exc:
+                raise ValueError(
+                    exc.problems[0].message if exc.problems else "unreadable"
+                ) from None
+
+        found = load_sources(spec.spec.files or [], read)
+        doc = ProvenanceDocument(merged, file)
+        return [doc.problem(("spec", "files", *loc), message) for loc, message in found]
 
 
 def fleet_root_of(path: str | Path) -> Path | None:

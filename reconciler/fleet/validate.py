@@ -109,7 +109,7 @@ def _check_all(
     source = repo.source
     if jobs <= 1 or len(rels) < PARALLEL_MIN_DEVICES or not isinstance(source, DirSource):
         renderer = Renderer(repo)
-        results = []
+        results: list[DeviceResult] = []
         for rel in rels:
             results.append(check_device(renderer, rel))
             progress(len(results), len(rels))
@@ -142,15 +142,11 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def validate_source(
-    source: FleetSource, jobs: int | None = None, progress: Progress = _no_progress
-) -> Report:
-    """Validate a fleet root from any source; never raises for problems in the repo."""
-    repo = load_repo(source)
-    rels, listing = device_files(source)
-    results = _check_all(repo, rels, default_jobs() if jobs is None else jobs, progress)
-
-    problems: dict[Problem, None] = dict.fromkeys([*repo.problems, *listing])
+def _distinct(
+    results: list[DeviceResult], repo_problems: list[Problem]
+) -> tuple[dict[Problem, None], dict[Problem, list[str]]]:
+    """Each problem once; one written in a group or fleet.yaml lists the devices it hits."""
+    problems: dict[Problem, None] = dict.fromkeys(repo_problems)
     seen_at: dict[tuple[str, int, int, str], Problem] = {p_key(p): p for p in problems}
     affected: dict[Problem, list[str]] = {}
     for result in results:
@@ -162,6 +158,17 @@ def validate_source(
                 existing = problem
             if problem.file != result.file:
                 affected.setdefault(existing, []).append(result.name or result.rel)
+    return problems, affected
+
+
+def validate_source(
+    source: FleetSource, jobs: int | None = None, progress: Progress = _no_progress
+) -> Report:
+    """Validate a fleet root from any source; never raises for problems in the repo."""
+    repo = load_repo(source)
+    rels, listing = device_files(source)
+    results = _check_all(repo, rels, default_jobs() if jobs is None else jobs, progress)
+    problems, affected = _distinct(results, [*repo.problems, *listing])
 
     first_by_name: dict[str, DeviceResult] = {}
     used: set[str] = set()

@@ -24,7 +24,6 @@ class SpecModel(BaseModel):
         validate_by_alias=True,
         validate_by_name=False,
         serialize_by_alias=True,
-        use_attribute_docstrings=True,
         strict=False,
     )
 

@@ -9,6 +9,7 @@ from reconciler.profiles import HardwareProfile, get_profile
 from reconciler.spec import (
     access,
     cloud,
+    files,
     firewall,
     gpio,
     io,
@@ -52,6 +53,7 @@ def _area_problems(spec: DeviceSpec, profile: HardwareProfile) -> Iterator[tuple
         ("serial", s.serial, lambda v, _p: serial.document_problems(v)),
         ("modbus", s.modbus, lambda v, _p: modbus.document_problems(v)),
         ("cloud", s.cloud, lambda v, _p: cloud.document_problems(v)),
+        ("files", s.files, files.capability_problems),
     ]
     for area, value, check in checks:
         if value is not None:

@@ -11,6 +11,7 @@ from reconciler.spec.agent import AgentSpec
 from reconciler.spec.base import SpecModel
 from reconciler.spec.cloud import CloudSpec
 from reconciler.spec.connection import Connection
+from reconciler.spec.files import ManagedFile
 from reconciler.spec.firewall import FirewallSpec
 from reconciler.spec.gpio import GpioSpec
 from reconciler.spec.io import IoSpec
@@ -86,6 +87,8 @@ class Spec(SpecModel):
         default=None, json_schema_extra={"propertyNames": SERVICE_NAME_SCHEMA}
     )
     """Host services by name: running or stopped."""
+    files: list[ManagedFile] | None = None
+    """Managed files by path: content inline, from the fleet repo or a secret; hashed."""
     agent: AgentSpec | None = None
     """How the agent treats this device (policy, health checks); not device state."""
 

@@ -14,6 +14,7 @@ from reconciler.drivers.linux.firewall import FirewallDriver
 from reconciler.drivers.linux.gpio import GpioDriver
 from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.leds import LedsDriver
+from reconciler.drivers.linux.managed_files import FilesDriver
 from reconciler.drivers.linux.network import NetworkDriver
 from reconciler.drivers.linux.runner import SubprocessRunner
 from reconciler.drivers.linux.serial import SerialDriver
@@ -37,6 +38,7 @@ DRIVERS: dict[str, Any] = {
     "serial": SerialDriver,
     "services": ServicesDriver,
     "update": UpdateDriver,
+    "files": FilesDriver,
 }
 STORED = ("modbus", "cloud")
 """Areas whose settings the agent's own services read: kept in the state dir."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,10 @@ from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.network import NetworkDriver
 from reconciler.drivers.linux.profile import generic_profile
-from reconciler.drivers.linux.runner import Runner, SubprocessRunner
+from reconciler.drivers.linux.runner import OfflineRunner, Runner, SubprocessRunner
 from reconciler.drivers.linux.services import ServicesDriver
 from reconciler.drivers.linux.usage import UsageSampler
-from reconciler.engine.ports import AreaDriver, SafeApplyOptions
+from reconciler.engine.ports import AreaDriver, Inventory, SafeApplyOptions
 from reconciler.errors import DeviceError, OperationError
 from reconciler.profiles import HardwareProfile, get_profile
 
@@ -56,6 +56,24 @@ class LinuxBackend:
         else:
             profile = generic_profile(ctx)
         return cls(ctx, profile)
+
+    def focus(self, desired: Mapping[str, Any], inventory: Inventory) -> None:
+        """The files to observe: the spec's and those the reconciler created."""
+        named = desired.get("files") or []
+        paths = {str(i["name"]) for i in named if isinstance(i, dict) and "name" in i}
+        paths |= {name for where, name in inventory if where == "files"}
+        self.ctx.file_paths = paths
+
+    @classmethod
+    def open_root(
+        cls, root: Path, state_dir: Path, model: str | None, options: LinuxOptions
+    ) -> LinuxBackend:
+        """The tree under `root` (like `systemd-firstboot --root`): files only; commands
+        that act on the live host are refused, and no guard process is armed."""
+        if not root.is_dir():
+            raise OperationError(f"--root {root}: not a directory")
+        options = dataclasses.replace(options, guard=False)
+        return cls.open(state_dir, model, root=root, runner=OfflineRunner(root), options=options)
 
     @property
     def host(self) -> Host:

@@ -77,6 +77,8 @@ class Context:
     host: Host
     options: LinuxOptions
     state_dir: Path
+    file_paths: set[str] = field(default_factory=set)
+    """The files area observes these paths only (the backend's focus)."""
 
 
 def desired_after(area: str, current: Any, changes: Sequence[Change]) -> Any:

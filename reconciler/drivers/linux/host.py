@@ -29,6 +29,11 @@ class Host:
         """True when files are this machine's own (root `/`), not a prefix tree."""
         return self.root == Path("/")
 
+    @property
+    def offline(self) -> bool:
+        """No command reaches a live system (`--root DIR`): files only."""
+        return bool(getattr(self.runner, "offline", False))
+
     def path(self, path: str) -> Path:
         return self.root / path.lstrip("/")
 

@@ -7,9 +7,10 @@ import shutil
 import subprocess
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
-from reconciler.errors import DeviceError
+from reconciler.errors import DeviceError, DeviceUnavailable
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,32 @@ class SubprocessRunner(_CheckedRunner):
         except subprocess.TimeoutExpired:
             raise CommandFailed(f"`{' '.join(args)}` did not finish within {timeout:g} s") from None
         return Completed(args, proc.returncode, proc.stdout, proc.stderr)
+
+
+class OfflineRunner:
+    """`--root DIR`: only files under DIR are managed; a command would act on the live host
+    (ip, nft, systemctl, hostname ...), so every one is refused with the reason."""
+
+    offline = True
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def which(self, tool: str) -> bool:
+        return True  # present, but refused when run: the error says why
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        check: bool = True,
+        timeout: float = 60.0,
+    ) -> Completed:
+        raise DeviceUnavailable(
+            f"`{argv[0]}` would act on the live host, not on --root {self.root}: "
+            "this area needs the running system"
+        )
 
 
 Handler = Callable[[tuple[str, ...], str | None], Completed | str]

@@ -55,7 +55,8 @@ class SystemDriver:
             name = want["hostname"]
             h.write("/etc/hostname", name + "\n")
             h.write("/etc/hosts", _hosts(h.read("/etc/hosts") or "", name))
-            h.run(_set_hostname(h, name))
+            if not h.offline:  # --root: the image's file is the host name it boots with
+                h.run(_set_hostname(h, name))
         if "description" in keys:
             text = h.read("/etc/machine-info") or ""
             h.write("/etc/machine-info", set_env_key(text, "PRETTY_HOSTNAME", want["description"]))

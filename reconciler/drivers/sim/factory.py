@@ -109,6 +109,7 @@ FACTORY: dict[str, Callable[[HardwareProfile], Any]] = {
     "access": _access,
     "network": _network,
     "firewall": _firewall,
+    "files": lambda p: [],
     "services": lambda p: {"ssh": "running", "telnet": "stopped", "ntp": "running"},
     "serial": _serial,
     "io": _io,

@@ -216,12 +216,17 @@ def message_schema() -> dict[str, Any]:
     from pydantic import TypeAdapter
 
     from reconciler.schema import SCHEMA_DRAFT
+    from reconciler.spec.schema_docs import DocstringJsonSchema
 
     outgoing: Any = Status | Offline | State | Telemetry
     for event in EVENTS.values():
         outgoing = outgoing | event
-    sent = TypeAdapter(outgoing).json_schema(mode="serialization", by_alias=True)
-    accepted = SyncRequest.model_json_schema(mode="validation", by_alias=True)
+    sent = TypeAdapter(outgoing).json_schema(
+        mode="serialization", by_alias=True, schema_generator=DocstringJsonSchema
+    )
+    accepted = SyncRequest.model_json_schema(
+        mode="validation", by_alias=True, schema_generator=DocstringJsonSchema
+    )
     defs = {**sent.pop("$defs"), "SyncRequest": accepted}
     return {
         "$schema": SCHEMA_DRAFT,
