@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CALL_TIMEOUT_S = 60.0
+CLOSE_TIMEOUT_S = 3.0
+"""Longest a listener may take to close before the stop goes on without it."""
 """Longest start/reconfigure/stop may block the agent (stopping waits for polls in flight)."""
 
 # Exception codes (Modbus Application Protocol, section 7), as the writer returns them.
@@ -277,8 +279,14 @@ class ModbusService:
         log.info("Modbus %s slave serving on %s", kind.upper(), where)
 
     async def _close_server(self, kind: str) -> None:
+        """Close one listener; bounded, so a connection pymodbus waits on cannot hold up a
+        stop (SIGTERM must end the process in time whatever a client is doing)."""
         _, server = self._servers.pop(kind)
-        await server.shutdown()  # type: ignore[no-untyped-call]  # pymodbus leaves it unannotated
+        shutdown = server.shutdown()  # type: ignore[no-untyped-call]  # pymodbus: unannotated
+        try:
+            await asyncio.wait_for(shutdown, CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("Modbus %s listener did not close within %.0f s", kind, CLOSE_TIMEOUT_S)
 
     async def _shutdown(self) -> None:
         for kind in list(self._servers):

@@ -87,7 +87,7 @@ class ApplyResult(Envelope):
     type: Literal["event"] = "event"
     event: Literal["apply.result"] = "apply.result"
     commit: str
-    status: Literal["applied", "failed", "interrupted"]
+    status: Literal["applied", "failed", "interrupted", "reverted"]
     applied: int
     """Changes applied before it finished or stopped."""
     error: str | None = None
