@@ -10,7 +10,6 @@ the application.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 import time
@@ -22,6 +21,8 @@ from typing import TYPE_CHECKING
 from reconciler.api.responses import code_message
 
 if TYPE_CHECKING:
+    import asyncio
+
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_TRACKED_CLIENTS = 4096
