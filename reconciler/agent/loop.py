@@ -32,6 +32,7 @@ from reconciler.agent.trust import TrustPolicy, verify_commit
 from reconciler.errors import OperationError
 from reconciler.fsutil import atomic_write
 from reconciler.loader import SpecError
+from reconciler.stopsignals import on_signals
 from reconciler.syncstatus import (
     Drift,
     LastPlan,
@@ -217,22 +218,27 @@ class Agent:
     # -- the loop ------------------------------------------------------------------
 
     def install_signal_handlers(self) -> None:
-        def handle(signum: int, _frame: Any) -> None:
+        """SIGTERM and SIGINT end the pass in flight, then the agent; handled on a thread of
+        their own, so a signal never deadlocks on a lock the main thread holds."""
+        stopping = threading.Lock()
+
+        def handle(signum: int) -> None:
             log.info("signal %s: finishing the pass in flight, then exiting", signum)
             self.stop.set()
             self.changed.set()
-            self._exit_by_deadline()
+            if stopping.acquire(blocking=False):
+                self._exit_by_deadline()
 
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
+        on_signals((signal.SIGTERM, signal.SIGINT), handle)
 
     def _exit_by_deadline(self) -> None:
-        """Whatever a service is doing, the process ends within `stop_timeout` seconds."""
+        """Whatever a service is doing, the process ends within `stop_timeout` seconds (the
+        last word goes straight to stderr: a stuck thread may hold the logging lock)."""
 
         def guard() -> None:
             time.sleep(self.config.stop_timeout)
-            log.error("not stopped within %.0f s: exiting anyway", self.config.stop_timeout)
-            logging.shutdown()
+            note = f"not stopped within {self.config.stop_timeout:.0f} s: exiting anyway\n"
+            os.write(2, f"ERROR reconciler.agent: {note}".encode())
             os._exit(1)
 
         threading.Thread(target=guard, name="stop-deadline", daemon=True).start()

@@ -70,6 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
     from reconciler.loader import SpecError
     from reconciler.operations import load_target, open_backend
     from reconciler.services.modbus.service import ModbusService
+    from reconciler.stopsignals import on_signals
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     logging.getLogger("pymodbus").setLevel(logging.WARNING)
@@ -80,14 +81,13 @@ def _serve(args: argparse.Namespace) -> int:
     service = ModbusService(backend, state_dir, serial_paths=paths)
 
     stop, reload = threading.Event(), threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    def on_hangup(*_: Any) -> None:
-        reload.set()
+    def on_signal(signum: int) -> None:
+        if signum == signal.SIGHUP:
+            reload.set()
         stop.set()
 
-    signal.signal(signal.SIGHUP, on_hangup)
+    on_signals((signal.SIGTERM, signal.SIGINT, signal.SIGHUP), on_signal)
     try:
         service.start(target.spec.spec.modbus)
         print(_describe(service.status()), flush=True)

@@ -128,7 +128,9 @@ def serve(
         token_ttl=token_ttl,
     )
     app = create_app(context)
-    handle = serve_in_thread(app, "127.0.0.1", 0, limits=limits)
+    # No per-address rate by default: a module's tests all read one server from 127.0.0.1,
+    # as fast as the machine allows (the rate limit has tests of its own, test_limits.py).
+    handle = serve_in_thread(app, "127.0.0.1", 0, limits=limits or ServerLimits(rate=0))
     return Served(handle, app, state_dir, secrets_dir)
 
 
