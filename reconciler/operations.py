@@ -263,6 +263,7 @@ def run_apply(
     store: Store,
     secrets: Callable[[str], str],
     should_stop: Callable[[], bool] = lambda: False,
+    hand_confirm: float | None = None,
 ) -> ApplyResult:
     """Apply a plan computed under `locked(store)`, journaled in the store."""
     from reconciler.engine.applier import apply_plan
@@ -276,4 +277,5 @@ def run_apply(
         secrets=secrets,
         document=target.document(),
         should_stop=should_stop,
+        hand_confirm=hand_confirm,
     )

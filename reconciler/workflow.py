@@ -54,12 +54,14 @@ def apply_target(
     confirm: Callable[[Plan], bool] | None = None,
     on_plan: Callable[[Plan], None] = lambda plan: None,
     should_stop: Callable[[], bool] = lambda: False,
+    hand_confirm: float | None = None,
 ) -> Outcome:
     """Plan `target` under the state-dir lock, then apply it unless refused or declined.
 
     `on_plan` sees the plan (with its refusals) before anything is decided; `confirm`
     (None: do not ask) is asked only when there is something to apply; `force` goes ahead
-    despite self-lockout refusals."""
+    despite self-lockout refusals; `hand_confirm` (seconds) keeps connectivity changes only
+    if `reconcile confirm` runs within that time (commit-confirmed)."""
     with ops.locked(store):
         plan = ops.compute_plan(target, backend, store, secrets)
         on_plan(plan)
@@ -69,7 +71,7 @@ def apply_target(
             return Outcome(plan, "unchanged")
         if confirm is not None and not confirm(plan):
             return Outcome(plan, "cancelled")
-        result = ops.run_apply(target, plan, backend, store, secrets, should_stop)
+        result = ops.run_apply(target, plan, backend, store, secrets, should_stop, hand_confirm)
     status: Status = "failed"
     if result.status in ("applied", "interrupted"):
         status = "applied" if result.status == "applied" else "interrupted"

@@ -10,7 +10,9 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 from testkit import reconcile_cmd, subprocess_env
 
@@ -116,3 +118,76 @@ def test_the_guard_reverts_a_killed_apply_and_records_it(tmp_path: Path, state_d
     assert "reverted by the guard" in changes["firewall.inbound[modbus]"]["error"]
     assert changes["leds.0"]["status"] == "interrupted"
     assert _inbound(state_dir) == ["ssh", "https"]
+
+
+# --- commit-confirmed: `apply --confirm SECONDS` and `reconcile confirm` -------------------
+
+CONFIRM_SPEC = """apiVersion: reconciler/v1
+kind: Device
+metadata: {name: press-line-07, model: UNO-2484G}
+spec:
+  firewall:
+    inbound:
+      - {name: ssh, port: 22, protocol: tcp}
+      - {name: modbus, port: 502, protocol: tcp}
+  leds: {0: "on"}
+"""
+
+
+def _reconcile(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*reconcile_cmd(), *args], env=subprocess_env(), capture_output=True, text=True, timeout=120
+    )
+
+
+def _guards_of(state_dir: Path) -> list[psutil.Process]:
+    pending = str(state_dir / "pending")
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "reconciler.engine.guard" in cmdline and any(pending in a for a in cmdline):
+            found.append(proc)
+    return found
+
+
+def _apply_confirm(tmp_path: Path, state_dir: Path, seconds: str) -> dict[str, Any]:
+    spec = tmp_path / "press-line-07.yaml"
+    spec.write_text(CONFIRM_SPEC)
+    args = ["apply", "-f", str(spec), "--state-dir", str(state_dir), "--yes", "--json"]
+    run = _reconcile(*args, "--confirm", seconds)
+    assert run.returncode == 0, run.stderr
+    return dict(json.loads(run.stdout)["result"])
+
+
+def test_unconfirmed_apply_is_reverted_by_the_guard(tmp_path: Path, state_dir: Path) -> None:
+    result = _apply_confirm(tmp_path, state_dir, "2")
+    assert [w["area"] for w in result["awaitingConfirm"]] == ["firewall"]
+    assert _inbound(state_dir) == ["ssh", "https", "modbus"]  # applied, waiting
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _guards_of(state_dir):
+        time.sleep(0.2)
+    changes = {c["path"]: c for c in _show(state_dir, result["applyId"])["changes"]}
+    assert changes["firewall.inbound[modbus]"]["status"] == "reverted"
+    assert "not confirmed with `reconcile confirm`" in changes["firewall.inbound[modbus]"]["error"]
+    assert changes["leds.0"]["status"] == "applied"  # only the connectivity area waits
+    assert _inbound(state_dir) == ["ssh", "https"]
+    late = _reconcile("confirm", "--state-dir", str(state_dir))
+    assert late.returncode == 1 and "nothing waits for confirmation" in late.stderr
+
+
+def test_confirm_keeps_the_change(tmp_path: Path, state_dir: Path) -> None:
+    result = _apply_confirm(tmp_path, state_dir, "3")
+    confirmed = _reconcile("confirm", "--state-dir", str(state_dir))
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert confirmed.stdout.strip() == f"Confirmed: firewall of apply #{result['applyId']} is kept."
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _guards_of(state_dir):
+        time.sleep(0.2)
+    assert not _guards_of(state_dir), "the guard outlived its window"
+    assert _inbound(state_dir) == ["ssh", "https", "modbus"]
+    changes = _show(state_dir, result["applyId"])["changes"]
+    assert {c["status"] for c in changes} == {"applied"}
+    plan = _reconcile(
+        "plan", "-f", str(tmp_path / "press-line-07.yaml"), "--state-dir", str(state_dir)
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr

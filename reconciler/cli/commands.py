@@ -80,6 +80,12 @@ COMMANDS: tuple[Command, ...] = (
         device.cmd_rollback,
     ),
     Command(
+        "confirm",
+        "keep the changes an `apply --confirm` left waiting (else they are reverted)",
+        device.arguments_confirm,
+        device.cmd_confirm,
+    ),
+    Command(
         "sim",
         "the simulated device: drift and fault injection",
         sim.arguments_sim,

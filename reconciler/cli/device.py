@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from reconciler.cli import options
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from reconciler.engine.change import Plan
     from reconciler.engine.store import Store
     from reconciler.operations import Target
@@ -61,6 +63,28 @@ def arguments_plan(p: argparse.ArgumentParser) -> None:
 def arguments_apply(p: argparse.ArgumentParser) -> None:
     arguments_plan(p)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--confirm",
+        type=_seconds,
+        metavar="SECONDS",
+        help="commit-confirmed: changes that can cut connectivity are reverted after SECONDS "
+        "unless `reconcile confirm` runs (from a new session, over the new path)",
+    )
+
+
+def arguments_confirm(p: argparse.ArgumentParser) -> None:
+    options.add_state_dir(p)
+    options.add_json(p)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (1 to 86400)")
+    return value
 
 
 def arguments_observe(p: argparse.ArgumentParser) -> None:
@@ -251,6 +275,7 @@ def _run_workflow(
         force=args.force,
         confirm=None if args.yes else _confirm,
         on_plan=on_plan,
+        hand_confirm=getattr(args, "confirm", None),
     )
 
 
@@ -259,11 +284,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from reconciler.output import emit_json
 
     if args.all:
+        if args.confirm is not None:
+            _err("--confirm works on one device at a time, not with --all.")
+            return EXIT_ERROR
         return cmd_fleet_all(args, apply=True)
     target = options.target(args)
     store = ops.open_store(options.state_dir(args))
     outcome = _run_workflow(args, target, store, show_plan=not args.json)
     result = outcome.result
+    waiting = _awaiting(options.state_dir(args), result.apply_id if result else None)
     if result is None:
         if args.json and outcome.status == "unchanged":
             emit_json({"plan": outcome.plan.as_dict(), "result": {"status": "unchanged"}})
@@ -277,15 +306,56 @@ def cmd_apply(args: argparse.Namespace) -> int:
                     "applyId": result.apply_id,
                     "applied": result.applied,
                     "error": result.error,
+                    "awaitingConfirm": waiting,
                 },
             }
         )
     elif outcome.status == "applied":
         print(f"Apply complete: {result.applied} change(s) applied (history #{result.apply_id}).")
+        for entry in waiting:
+            print(
+                f"{entry['area']} is reverted at {entry['deadline']} unless "
+                "`reconcile confirm` runs before then (from a new session)."
+            )
     if outcome.status != "applied":
         _err(
             f"apply #{result.apply_id} stopped after {result.applied} change(s): {result.error}. "
             "The next apply continues from the device's current state."
+        )
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _awaiting(state_dir: Path, apply_id: int | None) -> list[dict[str, Any]]:
+    """The areas of apply `apply_id` that wait for `reconcile confirm`, with their deadline."""
+    import time
+
+    from reconciler.engine.safe import awaiting
+
+    return [
+        {
+            "area": e["area"],
+            "deadline": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e["deadline"])),
+        }
+        for e in awaiting(state_dir)
+        if e["applyId"] == apply_id
+    ]
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    """Keep every change an `apply --confirm` left waiting; exit 1 when nothing waits."""
+    from reconciler.engine.safe import confirm_by_hand
+    from reconciler.output import emit_json
+
+    kept = confirm_by_hand(options.state_dir(args))
+    if args.json:
+        emit_json({"confirmed": [{"area": e["area"], "applyId": e["applyId"]} for e in kept]})
+    for entry in [] if args.json else kept:
+        print(f"Confirmed: {entry['area']} of apply #{entry['applyId']} is kept.")
+    if not kept:
+        _err(
+            "nothing waits for confirmation: no `apply --confirm` is pending, or its window "
+            "ended and the change was reverted (see `reconcile history`)."
         )
         return EXIT_ERROR
     return EXIT_OK

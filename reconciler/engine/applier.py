@@ -83,6 +83,7 @@ class _Apply:
     apply_id: int
     desired: Mapping[str, Any]
     secrets: SecretLookup
+    hand_confirm: float | None = None
 
     def area(self, area: str, items: list[tuple[int, Change]]) -> None:
         """Apply one area and verify it by observing; raises _Failure."""
@@ -95,11 +96,12 @@ class _Apply:
                     self.store.record_inventory(device, self.apply_id, change)
         failpoint("before-area", area)
         driver = self.backend.driver(area)
-        safely = guarded(self.backend, driver, changes)
         try:
+            safely = guarded(self.backend, driver, changes, self.hand_confirm)
             if safely is not None:
                 probing, checkpointing, options = safely
-                safe = SafeApply(probing, self.store, self.apply_id, options)
+                by_hand = self.hand_confirm is not None
+                safe = SafeApply(probing, self.store, self.apply_id, options, by_hand)
                 safe.run(area, checkpointing, changes, self.secrets)
             else:
                 driver.apply(changes, self.secrets)
@@ -145,14 +147,16 @@ def apply_plan(
     document: Mapping[str, Any] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     applied_status: str = "applied",
+    hand_confirm: float | None = None,
 ) -> ApplyResult:
     """Apply `plan`; the caller holds the store's lock. `document` (the whole spec document,
     secret references only) is recorded so `rollback` can return to it. `should_stop` is
     asked at every area boundary (a safe point): SIGTERM never tears an area in half.
-    `applied_status` is the history status of a success (writes outside a spec differ)."""
+    `applied_status` is the history status of a success (writes outside a spec differ).
+    `hand_confirm`: seconds within which `reconcile confirm` must keep connectivity changes."""
     apply_id = store.begin(plan, source, dict(document if document is not None else desired))
     failpoint("after-begin")
-    run = _Apply(plan, backend, store, apply_id, desired, secrets)
+    run = _Apply(plan, backend, store, apply_id, desired, secrets, hand_confirm)
     areas = _by_area(plan)
     names = list(areas)
     done = 0

@@ -43,7 +43,8 @@ def run(pending: Path) -> int:
     finally:
         store = Store(Path(data["stateDir"]))
         try:
-            store.record_revert(data["applyId"], data["area"], "guard", REASON, [])
+            reason = data.get("reason", REASON)
+            store.record_revert(data["applyId"], data["area"], "guard", reason, [])
         finally:
             store.close()
         pending.with_suffix(".claimed").unlink(missing_ok=True)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +55,27 @@ def claim(pending: Path) -> bool:
 
 
 def guarded(
-    backend: object, driver: AreaDriver, changes: Sequence[Change]
+    backend: object,
+    driver: AreaDriver,
+    changes: Sequence[Change],
+    hand_confirm: float | None = None,
 ) -> tuple[Probing, Checkpointing, SafeApplyOptions] | None:
     """What to apply `changes` safely with, or None when they go straight through (nothing
-    can cut connectivity, nothing to check against, or no way to put it back)."""
+    can cut connectivity, nothing to check against, or no way to put it back).
+
+    `hand_confirm` (seconds, `apply --confirm`) asks for commit-confirmed: the change stays
+    only if `reconcile confirm` runs within that time, whatever the probes say."""
     if not any(c.risk == "connectivity" for c in changes):
         return None
     if not isinstance(driver, Checkpointing) or not isinstance(backend, Probing):
+        if hand_confirm is not None:
+            raise DeviceError("this backend cannot restore the area, so --confirm cannot guard it")
         return None
     options = backend.safe_apply_options()
+    if hand_confirm is not None:
+        if backend.reopen() is None:
+            raise DeviceError("this backend has no revert guard, so --confirm cannot guard it")
+        return backend, driver, replace(options, confirm_window=hand_confirm, guard=True)
     return (backend, driver, options) if options.must_reach else None
 
 
@@ -75,6 +87,8 @@ class SafeApply:
     store: Store
     apply_id: int
     options: SafeApplyOptions
+    by_hand: bool = False
+    """Commit-confirmed: leave the guard armed; `reconcile confirm` keeps the change."""
 
     def run(
         self, area: str, driver: Checkpointing, changes: Sequence[Change], secrets: SecretLookup
@@ -89,7 +103,9 @@ class SafeApply:
             self.revert(pending, driver, snap, area, f"the change failed: {exc}", [])
             raise Reverted(f"{exc}; the previous {area} configuration was restored") from None
         failpoint("in-window", area)
-        lost = self.confirm(start + window * CONFIRM_SHARE)
+        lost = self.confirm(start + window * CONFIRM_SHARE) if self.options.must_reach else []
+        if not lost and self.by_hand:
+            return  # the guard reverts at the deadline unless `reconcile confirm` claims it
         if not lost:
             if not claim(pending):
                 raise Reverted(f"the guard reverted {area} before reach was confirmed")
@@ -118,6 +134,11 @@ class SafeApply:
             "arguments": reopen[1] if reopen else {},
             "snapshot": snap,
         }
+        if self.by_hand:
+            data["byHand"] = True
+            data["reason"] = (
+                f"not confirmed with `reconcile confirm` within {self.options.confirm_window:.0f} s"
+            )
         fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(json.dumps(data))
@@ -160,3 +181,35 @@ class SafeApply:
         finally:
             self.store.record_revert(self.apply_id, area, "apply", reason, lost)
             pending.with_suffix(".claimed").unlink(missing_ok=True)
+
+
+def awaiting(state_dir: Path) -> list[dict[str, Any]]:
+    """Changes applied with `--confirm` whose guard is still armed: area, applyId, deadline."""
+    found = []
+    for pending in sorted((state_dir / PENDING).glob("*.json")):
+        try:
+            data = json.loads(pending.read_text())
+        except (OSError, ValueError):
+            continue  # claimed or half-written by now
+        if data.get("byHand"):
+            found.append(
+                {
+                    "area": data["area"],
+                    "applyId": data["applyId"],
+                    "deadline": data["deadline"],
+                    "file": pending,
+                }
+            )
+    return found
+
+
+def confirm_by_hand(state_dir: Path) -> list[dict[str, Any]]:
+    """`reconcile confirm`: keep every change still waiting for it (claimed from its guard,
+    atomically); what was kept. A guard that got there first has reverted its change."""
+    kept = []
+    for entry in awaiting(state_dir):
+        pending: Path = entry.pop("file")
+        if claim(pending):
+            pending.with_suffix(".claimed").unlink(missing_ok=True)
+            kept.append(entry)
+    return kept
