@@ -36,7 +36,10 @@ def readme_commands() -> list[str]:
     lines = re.findall(r"^\$ (reconcile .*)$", text, re.M)
     lines += re.findall(r"^(reconcile [a-z].*)$", text, re.M)
     lines += [" ".join(m.split()) for m in re.findall(r"`(reconcile [^`]*)`", text)]
-    return sorted(set(lines))
+    lines += re.findall(r"<\((reconcile [^)]*)\)", text)  # source <(reconcile completion bash)
+    # `reconcile suspend | resume`: each alternative is a command of its own
+    alternatives = [f"reconcile {m}" for m in re.findall(r"reconcile [a-z-]+ \| ([a-z-]+)", text)]
+    return sorted(set(lines + alternatives))
 
 
 def command_path(line: str) -> tuple[str, ...]:

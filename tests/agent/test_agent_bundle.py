@@ -1,6 +1,6 @@
 """Offline sites: `reconcile bundle create` from an SSH-signed repo, `reconcile agent
 --source bundle:FILE` applying it from a watched path with the online path's signature
-check, and refusing a bundle whose newest commit is unsigned."""
+check, and refusing a bundle whose newest commit is unsigned or rewinds what was applied."""
 
 from __future__ import annotations
 
@@ -139,6 +139,16 @@ def test_bundle_applied_from_a_watched_path(tmp_path: Path, secrets_dir: Path) -
         )
         assert rejected["rejected"]["reason"] == "SignatureRejected"
         assert rejected["lastAppliedCommit"] == commit_b
+        assert description() == "rev-B"
+
+        git(repo.work, "reset", "--quiet", "--hard", commit_a)  # signed, but a rewind
+        assert bundle_create(repo.work, bundle).returncode == 0
+        rewound = wait_for(
+            "rewound bundle refused",
+            lambda: (s := status())["rejected"] and s["rejected"]["commit"] == commit_a and s,
+        )
+        assert rewound["rejected"]["reason"] == "HistoryRewound"
+        assert rewound["lastAppliedCommit"] == commit_b
         assert description() == "rev-B"
     finally:
         agent.terminate()

@@ -52,3 +52,16 @@ def test_openssl_reads_our_hash():
         check=True,
     ).stdout.strip()
     assert out == hashed
+
+
+def test_crypt_comes_from_libpass_not_the_unmaintained_passlib() -> None:
+    """passlib's last release was 2020; libpass is its maintained fork (same import name)."""
+    import warnings
+    from importlib import metadata
+
+    assert metadata.version("libpass")
+    with pytest.raises(metadata.PackageNotFoundError):
+        metadata.version("passlib")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no deprecation from the crypt path on this Python
+        assert verify_password("s3cret", hash_password("s3cret"))
