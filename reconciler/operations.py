@@ -95,6 +95,55 @@ def load_target(file: str | None, fleet: str | None, device: str | None) -> Targ
     raise OperationError("say which spec to use: --file FILE, or --fleet DIR --device NAME")
 
 
+@dataclass(frozen=True)
+class BackendRequest:
+    """What opening a backend may need; each opener takes what its backend uses."""
+
+    state_dir: Path
+    model: str | None
+    must_reach: tuple[str, ...] = ()
+    portal: PortalOptions | None = None
+    secrets: Callable[[str], str] | None = None
+    root: str | None = None
+
+
+def _open_sim(r: BackendRequest) -> Backend:
+    from reconciler.drivers.sim.backend import SimBackend
+
+    sim = SimBackend.open(r.state_dir, r.model)
+    sim.must_reach = r.must_reach
+    return sim
+
+
+def _open_linux(r: BackendRequest) -> Backend:
+    from reconciler.drivers.linux.backend import LinuxBackend
+    from reconciler.drivers.linux.context import LinuxOptions
+
+    options = LinuxOptions.load(r.state_dir)
+    if r.must_reach:
+        options = dataclasses.replace(options, must_reach=r.must_reach)
+    if r.root is not None:
+        return LinuxBackend.open_root(Path(r.root), r.state_dir, r.model, options)
+    return LinuxBackend.open(r.state_dir, r.model, options=options)
+
+
+def _open_portal(r: BackendRequest) -> Backend:
+    if r.portal is None or r.secrets is None:
+        raise OperationError("--backend portal needs --endpoint URL and --credentials NAME")
+    from reconciler.drivers.portal.backend import PortalBackend
+
+    return PortalBackend.open(r.portal, r.secrets, r.model)
+
+
+OPENERS: dict[str, Callable[[BackendRequest], Backend]] = {
+    "sim": _open_sim,
+    "linux": _open_linux,
+    "portal": _open_portal,
+}
+"""How each backend of the area registry (reconciler.areas.BACKENDS) is opened: adding a
+backend is its opener here plus its name in the areas it implements."""
+
+
 def open_backend(
     name: str,
     state_dir: Path,
@@ -111,29 +160,10 @@ def open_backend(
     `root` (linux only): manage the tree under it, never the live host."""
     if root is not None and name != "linux":
         raise OperationError("--root DIR works with the linux backend only (--backend linux)")
-    if name == "portal":
-        if portal is None or secrets is None:
-            raise OperationError("--backend portal needs --endpoint URL and --credentials NAME")
-        from reconciler.drivers.portal.backend import PortalBackend
-
-        return PortalBackend.open(portal, secrets, model)
-    if name == "sim":
-        from reconciler.drivers.sim.backend import SimBackend
-
-        sim = SimBackend.open(state_dir, model)
-        sim.must_reach = must_reach
-        return sim
-    if name == "linux":
-        from reconciler.drivers.linux.backend import LinuxBackend
-        from reconciler.drivers.linux.context import LinuxOptions
-
-        options = LinuxOptions.load(state_dir)
-        if must_reach:
-            options = dataclasses.replace(options, must_reach=must_reach)
-        if root is not None:
-            return LinuxBackend.open_root(Path(root), state_dir, model, options)
-        return LinuxBackend.open(state_dir, model, options=options)
-    raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    opener = OPENERS.get(name)
+    if opener is None:
+        raise OperationError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    return opener(BackendRequest(state_dir, model, must_reach, portal, secrets, root))
 
 
 def target_backend(

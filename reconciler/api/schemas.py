@@ -259,30 +259,6 @@ COMPONENTS: dict[str, Schema] = {
         "required": ["model:name", "hwmon", "perif:wdt", "systemperf"],
     },
     # -- the reconciler's own --------------------------------------------------------------
-    "SyncStatus": {
-        **obj(
-            {
-                "device": NULLABLE_STR,
-                "syncState": {"type": "string", "enum": SYNC_STATES},
-                "drift": array(
-                    obj({"path": STR, "op": STR, "risk": STR}, closed=False),
-                ),
-                "conditions": array(
-                    obj(
-                        {"type": STR, "status": STR, "reason": STR, "message": STR},
-                        closed=False,
-                    )
-                ),
-                "lastPlan": {"type": ["object", "null"]},
-                "lastAppliedAt": NULLABLE_STR,
-                "updatedAt": STR,
-            },
-            optional=("drift", "conditions", "lastPlan", "lastAppliedAt", "updatedAt"),
-            closed=False,
-        ),
-        "description": "The agent's status document (reconciler.syncstatus), or the "
-        "same shape computed from history and a fresh plan under `reconcile serve`.",
-    },
     "ApplyRecord": obj(
         {
             "id": INT,
@@ -333,3 +309,21 @@ COMPONENTS: dict[str, Schema] = {
         }
     ),
 }
+
+
+def _status_schemas() -> dict[str, Schema]:
+    """The status document's schema from its model (reconciler.syncstatus), the one home of
+    its shape; under `reconcile serve` alone the state may also be Unknown (no spec)."""
+    status = syncstatus.SyncStatus.model_json_schema(
+        by_alias=True, ref_template="#/components/schemas/Status{model}"
+    )
+    parts = {f"Status{name}": schema for name, schema in status.pop("$defs").items()}
+    status["properties"]["syncState"] = {"type": "string", "enum": SYNC_STATES}
+    status["description"] = (
+        "The agent's status document (reconciler.syncstatus), or the same shape computed "
+        "from history and a fresh plan under `reconcile serve`."
+    )
+    return {**parts, "SyncStatus": status}
+
+
+COMPONENTS.update(_status_schemas())

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import difflib
 
-AREAS: tuple[str, ...] = (
-    "status", "processes", "metrics",
-    "system", "network", "firewall", "access", "watchdog", "gpio", "leds", "brightness",
-    "io", "serial", "modbus", "cloud", "update", "services", "agent",
-)  # fmt: skip
+from reconciler.areas import AREA_NAMES
+
+AREAS: tuple[str, ...] = ("status", "processes", "metrics", *AREA_NAMES, "agent")
+"""What a permission may name: the endpoint's own reads, every spec area (from the one
+area registry), and the agent."""
 VERBS: tuple[str, ...] = ("read", "write")
 STATUS_READ = "status:read"
 PROCESSES_READ = "processes:read"

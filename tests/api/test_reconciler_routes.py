@@ -156,7 +156,7 @@ def test_agent_mode_serves_the_agents_status(tmp_path: Path) -> None:
     state = tmp_path / "state"
     document_ = {
         "device": "api-test-uno",
-        "source": {"url": "file:///fleet.git", "branch": "main", "path": ""},
+        "source": {"url": "file:///fleet.git@main"},
         "lastFetchedCommit": "abc123",
         "lastAppliedCommit": "abc123",
         "lastAppliedAt": "2026-01-01T00:00:00Z",

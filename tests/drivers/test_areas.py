@@ -57,3 +57,11 @@ def test_linux_reports_areas_it_lacks_unavailable(tmp_path: Path) -> None:
         change = Change(path=(area,), op="replace", before=None, after=1)
         with pytest.raises(DeviceUnavailable, match=area):
             backend.driver(area).apply([change], lambda name: name)
+
+
+def test_every_backend_of_the_registry_has_an_opener() -> None:
+    """A backend is its opener (operations.OPENERS) plus its name in the areas it serves."""
+    from reconciler.areas import BACKENDS
+    from reconciler.operations import OPENERS
+
+    assert set(OPENERS) == set(BACKENDS)

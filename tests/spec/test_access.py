@@ -284,3 +284,14 @@ def test_https_port_443_and_high_ports_are_valid() -> None:
 def test_ssh_and_https_cannot_share_a_port() -> None:
     result = one_problem("access:\n  ssh: {port: 8443}\n  httpServer: {httpsPort: 8443}\n")
     result.at(0, 7, "8443", "spec.access.httpServer.httpsPort", "already the ssh port")
+
+
+def test_every_area_of_the_registry_can_be_granted() -> None:
+    """The vocabulary comes from the area registry: a new area (files) is grantable."""
+    from reconciler.areas import AREA_NAMES
+    from reconciler.spec.permissions import check_permission
+
+    for area in AREA_NAMES:
+        assert check_permission(f"{area}:write") == f"{area}:write"
+    with pytest.raises(ValueError, match="did you mean 'files:read'"):
+        check_permission("filez:read")
