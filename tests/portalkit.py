@@ -54,11 +54,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: PortalEmulator) -> Iterator[str]:
-    """Serve `app` on loopback until the block ends; yields its base URL."""
+def serve(app: PortalEmulator, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Serve `app` on loopback until the block ends (over TLS with `tls` = (certificate,
+    key)); yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -69,7 +77,7 @@ def serve(app: PortalEmulator) -> Iterator[str]:
             raise RuntimeError("the portal emulator did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -99,3 +100,45 @@ def one_problem(body: str, model: str = "AIG-302") -> Validated:
     result = validate(body, model)
     assert len(result.problems) == 1, "\n".join(map(str, result.problems))
     return result
+
+
+@dataclass(frozen=True)
+class Certs:
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_certs(root: Path) -> Certs:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate (EC P-256)."""
+    root.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=root, check=True, capture_output=True, timeout=60)
+
+    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+            "-subj", "/CN=reconciler test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
+    for name, cn, ext in (
+        ("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                "extendedKeyUsage=serverAuth\n"),
+        ("client", "edge-device", "extendedKeyUsage=clientAuth\n"),
+    ):  # fmt: skip
+        (root / f"{name}.ext").write_text(ext)
+        openssl("req", *key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.crt", "-days", "2",
+                "-extfile", f"{name}.ext")  # fmt: skip
+    for path in root.glob("*.key"):
+        path.chmod(0o600)
+    return Certs(
+        root / "ca.crt",
+        root / "server.crt",
+        root / "server.key",
+        root / "client.crt",
+        root / "client.key",
+    )

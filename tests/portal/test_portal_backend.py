@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from portalkit import CREDENTIALS, Unit
 from testkit import Result, reconcile_cmd, subprocess_env
 
@@ -227,3 +229,28 @@ def test_network_change_that_cuts_the_unit_off_is_restored_by_the_engine(
     assert "PUT networking/ipv4config/2" in unit.device.writes
     assert "DELETE networking/ipv4config/2" in unit.device.writes  # the restore
     backend.close()
+
+
+def test_tls_is_verified_unless_told_otherwise(
+    cli: Callable[..., Result], unit: Unit, tmp_path: Path
+) -> None:
+    """A unit on https: its certificate checked against --ca-cert; without one (a private
+    CA) one clear error; --insecure for a lab unit."""
+    from portalkit import serve
+    from testkit import make_certs
+
+    from reconciler.drivers.portal.emulator import PortalEmulator
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl (Debian: openssl) to make test certificates")
+    certs = make_certs(tmp_path / "certs")
+    with serve(PortalEmulator({"": unit.device}), (certs.server_cert, certs.server_key)) as url:
+        args = [*unit.args]
+        args[args.index(unit.url)] = url
+        verified = cli("observe", "--json", *args, "--ca-cert", certs.ca)
+        assert verified.code == 0, verified.err
+        assert json.loads(verified.out)["watchdog"]["enabled"] is unit.device.wdt["enabled"]
+        untrusted = cli("observe", "--json", *args)
+        assert untrusted.code == 1 and untrusted.err.count("\n") == 1, untrusted.err
+        assert "Traceback" not in untrusted.err
+        assert cli("observe", "--json", *args, "--insecure").code == 0

@@ -39,6 +39,10 @@ class Send:
     params: dict[str, str] | None = None
 
 
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors before the request left this host: safe to send again, whatever it is."""
+
+
 @dataclass(frozen=True)
 class Sleep:
     seconds: float
@@ -169,19 +173,24 @@ class Session:
         self._token = token
 
     def _send(self, send: Send, what: str) -> Generator[Step, Any, httpx.Response]:
-        """One request through the rate limit, retried on connection errors and 5xx."""
+        """One request through the rate limit, retried on connection errors and 5xx (never
+        4xx). A POST is not idempotent: it is sent again only when it cannot have reached
+        the unit (the connection was never made) or the unit said 503 (not taken)."""
+        idempotent = send.method != "POST"
         for attempt in range(1, self.policy.attempts + 1):
             yield from self._throttle()
             self.requests += 1
             try:
                 response: httpx.Response = yield send
             except httpx.TransportError as exc:
-                if attempt == self.policy.attempts:
+                never_sent = isinstance(exc, NEVER_SENT)
+                if attempt == self.policy.attempts or not (idempotent or never_sent):
                     raise DeviceUnavailable(
                         f"{what}: cannot reach {self.where} ({type(exc).__name__})"
                     ) from None
             else:
-                if response.status_code < 500 or attempt == self.policy.attempts:
+                retry = response.status_code >= 500 if idempotent else response.status_code == 503
+                if not retry or attempt == self.policy.attempts:
                     return response
             yield Sleep(self.policy.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
         raise AssertionError("unreachable")
