@@ -16,13 +16,15 @@ VIRTUAL = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd)")
 
 
 def partitions(host: Host, disk: str) -> list[dict[str, Any]]:
+    """One row per partition of `disk`, at its first mount point: a bind mount (or another
+    mount of the same filesystem) is the same partition again, not a second one."""
     out = []
     seen = set()
     for m in procfs.mounts(host.read("/proc/mounts") or ""):
         device = m["device"].removeprefix("/dev/")
-        if not device.startswith(disk) or m["mountPoint"] in seen:
+        if not device.startswith(disk) or device in seen:
             continue
-        seen.add(m["mountPoint"])
+        seen.add(device)
         try:
             st = os.statvfs(host.path(m["mountPoint"]))
         except OSError:

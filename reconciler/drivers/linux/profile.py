@@ -59,7 +59,7 @@ def generic_profile(ctx: Context) -> HardwareProfile:
         gpio_pins=pins,
         leds=leds,
         serial_ports=ports,
-        default_hostname=SystemDriver(ctx).observe()["hostname"] or "linux",
+        default_hostname=SystemDriver(ctx).hostname().split(" (")[0] or "linux",
         admin_user="root",
         watchdog_type=watchdog_type,
         watchdog_min=watchdog_min,

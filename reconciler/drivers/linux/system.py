@@ -27,18 +27,28 @@ class SystemDriver:
 
     def observe(self) -> dict[str, Any]:
         h = self.host
-        hostname = (h.read("/etc/hostname") or h.read("/proc/sys/kernel/hostname") or "").strip()
         info = config.env_file(h.read("/etc/machine-info") or "")
         ntp = config.merged_ini(
             with_dropins(h, "/etc/systemd/timesyncd.conf", "/etc/systemd/timesyncd.conf.d")
         )
         servers = [s for v in ntp.get("Time", {}).get("NTP", []) for s in v.split()]
         return {
-            "hostname": hostname.split(".")[0] if hostname else "",
+            "hostname": self.hostname(),
             "description": info.get("PRETTY_HOSTNAME", ""),
             "timezone": self.timezone(),
             "ntp": servers,
         }
+
+    def hostname(self) -> str:
+        """The configured name (/etc/hostname), and the running one when it differs: then
+        both show (`gw-01 (running as old-name)`), so drift in either is a change to plan.
+        Under --root the image's file is all there is."""
+        h = self.host
+        static = _short(h.read("/etc/hostname"))
+        running = None if h.offline else _short(h.read("/proc/sys/kernel/hostname"))
+        if not static or not running or running == static:
+            return static or running or ""
+        return f"{static} (running as {running})"
 
     def timezone(self) -> str:
         link = self.host.readlink("/etc/localtime")
@@ -82,6 +92,10 @@ class SystemDriver:
             for server in want.get("ntp") or []:
                 if not re.fullmatch(r"[A-Za-z0-9.:-]+", str(server)):
                     raise DeviceError(f"invalid NTP server {server!r}")
+
+
+def _short(text: str | None) -> str:
+    return (text or "").strip().split(".")[0]
 
 
 def _set_hostname(h: Host, name: str) -> list[str]:

@@ -72,7 +72,9 @@ ETC = {
     "/proc/loadavg": "0.10 0.20 0.30 1/100 42\n",
     "/proc/sys/kernel/hostname": "gw-01\n",
     "/proc/sys/kernel/osrelease": "6.1.0-18-amd64\n",
-    "/proc/mounts": "/dev/sda1 / ext4 rw,relatime 0 0\nproc /proc proc rw 0 0\n",
+    "/proc/mounts": "/dev/sda1 / ext4 rw,relatime 0 0\nproc /proc proc rw 0 0\n"
+    "/dev/sda1 /srv/bind ext4 rw,relatime 0 0\n",  # a bind mount: the same partition
+    "/srv/bind/.keep": "",
     "/proc/1/stat": "1 (systemd) S 0 1 1 0 -1 4194560 1 1 0 0 50 30 0 0 20 0 1 0 10 1 500 0",
     "/proc/1/status": "Name:\tsystemd\nUid:\t0\t0\t0\t0\n",
     "/proc/1/cmdline": "/sbin/init\0splash\0",
@@ -169,6 +171,9 @@ class FakeMachine:
             return self.systemctl(argv)
         if tool == "hostname":
             self.write("/proc/sys/kernel/hostname", argv[1] + "\n")
+        if tool == "hostnamectl" and argv[1] == "set-hostname":  # as systemd-hostnamed does
+            self.write("/etc/hostname", argv[-1] + "\n")
+            self.write("/proc/sys/kernel/hostname", argv[-1] + "\n")
         if tool == "smartctl":
             return json.dumps(fact_input("Smartctl", "sata-ssd"))
         return ""

@@ -126,3 +126,25 @@ def test_hostname_goes_through_hostnamed_under_systemd(machine: FakeMachine, tmp
     assert "hostnamectl set-hostname --static --transient press-line-07" in runner.commands()
     assert not any(c.startswith("hostname ") for c in runner.commands())
     assert machine.read("/etc/hostname") == "press-line-07\n"
+
+
+@pytest.mark.parametrize(
+    ("etc", "running", "observed"),
+    [
+        ("gw-01", "old-name", "gw-01 (running as old-name)"),  # someone ran `hostname`
+        ("old-name", "gw-01", "old-name (running as gw-01)"),  # someone edited the file
+    ],
+)
+def test_drift_of_either_host_name_is_a_change(
+    backend: LinuxBackend, machine: FakeMachine, etc: str, running: str, observed: str
+) -> None:
+    machine.write("/etc/hostname", etc + "\n")
+    machine.write("/proc/sys/kernel/hostname", running + "\n")
+    assert backend.driver("system").observe()["hostname"] == observed
+    changes = plan(backend, "system", {"hostname": "gw-01"})
+    assert [(c.dotted, c.before, c.after) for c in changes] == [
+        ("system.hostname", observed, "gw-01")
+    ]
+    assert converge(backend, "system", {"hostname": "gw-01"}) == []
+    assert machine.read("/etc/hostname") == "gw-01\n"
+    assert machine.read("/proc/sys/kernel/hostname") == "gw-01\n"

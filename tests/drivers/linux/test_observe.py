@@ -67,7 +67,7 @@ def test_telemetry(backend: LinuxBackend) -> None:
     }
     sda = seen["disks"][0]
     assert sda["name"] == "/dev/sda" and sda["model"] == "SQF-S25M4-64G-S9C"
-    assert sda["partitions"][0]["mountPoint"] == "/"
+    assert [(p["device"], p["mountPoint"]) for p in sda["partitions"]] == [("/dev/sda1", "/")]
     assert [d["name"] for d in seen["disks"]] == ["/dev/sda"]  # loop devices are left out
     eth0 = next(i for i in seen["networkInterfaces"] if i["name"] == "eth0")
     assert eth0["isDefault"] and eth0["gateway"] == ["10.91.0.1"]
