@@ -65,7 +65,7 @@ def arguments_apply(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument(
         "--confirm",
-        type=_seconds,
+        type=options.seconds(1, 86400),
         metavar="SECONDS",
         help="commit-confirmed: changes that can cut connectivity are reverted after SECONDS "
         "unless `reconcile confirm` runs (from a new session, over the new path)",
@@ -75,16 +75,6 @@ def arguments_apply(p: argparse.ArgumentParser) -> None:
 def arguments_confirm(p: argparse.ArgumentParser) -> None:
     options.add_state_dir(p)
     options.add_json(p)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (1 to 86400)")
-    return value
 
 
 def arguments_observe(p: argparse.ArgumentParser) -> None:

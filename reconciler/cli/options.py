@@ -8,6 +8,7 @@ standard library at module level: every command's parser is built on every start
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -156,3 +157,18 @@ def target(args: argparse.Namespace) -> Target:
 
 def has_target(args: argparse.Namespace) -> bool:
     return bool(args.file or args.fleet or args.device)
+
+
+def seconds(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number of seconds from `low` to `high`."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"expected {low:g}..{high:g}, got {value}")
+        return number
+
+    return parse

@@ -39,19 +39,6 @@ def _non_negative(value: str) -> float:
     return number
 
 
-def _seconds(low: float, high: float) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-        if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"expected {low:g}..{high:g}, got {value}")
-        return number
-
-    return parse
-
-
 def _minutes(value: str) -> float:
     try:
         number = float(value)
@@ -230,7 +217,7 @@ def _add_limit_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--header-timeout",
-        type=_seconds(0.1, 30),
+        type=options.seconds(0.1, 30),
         default=d.header_timeout,
         metavar="S",
         help="close a connection whose request is not complete this long after it "
@@ -252,7 +239,7 @@ def _add_limit_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--rate-limit",
-        type=_seconds(0, 1_000_000),
+        type=options.seconds(0, 1_000_000),
         default=d.rate,
         metavar="PER_S",
         help=f"requests per second per client address (429 beyond; 0: off; default: {d.rate:g})",
