@@ -20,7 +20,7 @@ SECRETS = {
     "plant-a-wifi": "wifi-psk-Secret-Value-88",
     "mqtt-password": "mqtt-Secret-Value-99",
     "operator-password": "Operator-Secret-Value-66",
-    "sim-pin": "4711",
+    "sim-pin": "90357261",  # 8 digits: a shorter one turns up inside metric values
     "apn-password": "apn-Secret-Value-55",
     "ap-psk": "ap-psk-Secret-Value-44",
 }
