@@ -476,7 +476,7 @@ class Agent:
         for change in run.plan.changes:
             if per_area.get(change.area, policy) == "report":
                 run.reported.append(change)
-            elif change.risk in RISKS_GATED and window is not None and not window[0]:
+            elif _window_gated(change) and window is not None and not window[0]:
                 until = window[1]
                 run.waiting.append(
                     Waiting(path=change.dotted, risk=change.risk, until=until.isoformat())
@@ -533,6 +533,8 @@ class Agent:
     def _applied(self, revision: str, result: ApplyResult) -> Outcome | None:
         if result.status == "interrupted":  # SIGTERM at a safe point: not a failure
             return Outcome("Progressing", "Interrupted", result.error or "")
+        if result.status == "deferred":  # an update lock is held: a later pass retries
+            return Outcome("OutOfSync", "Deferred", result.error or "")
         if result.status != "applied":
             self._count_failure(revision, "ApplyFailed", result.error or "")
             stalled = self.memory.failed[revision]["count"] >= MAX_FAILURES
@@ -698,6 +700,16 @@ class Agent:
         a revision that can never apply as it is (invalid, untrusted, unhealthy)."""
         failed = self.memory.failed.get(revision, {})
         return "Failed" if failed.get("terminal", True) else "Stalled"
+
+
+def _window_gated(change: Change) -> bool:
+    """Waits for the maintenance window: a one-shot item (an operation) says so itself
+    (`window`), any other change by its risk (reboot, disruptive)."""
+    from reconciler.areas import ONE_SHOT_AREAS
+
+    if change.area in ONE_SHOT_AREAS and isinstance(change.after, dict):
+        return bool(change.after.get("window"))
+    return change.risk in RISKS_GATED
 
 
 def _first(run: PassRun, steps: Sequence[Step]) -> Outcome | None:
