@@ -130,6 +130,8 @@ def test_closed_window_holds_a_reboot_while_a_blink_runs(tmp_path: Path) -> None
     (fleet / "devices" / "gw.yaml").write_text(HEAD + body)
     assert _agent(fleet, state).returncode == 2
     assert [r["name"] for r in recorded(state)] == ["blink-1", "reboot-1"]
+    status = json.loads((state / "status.json").read_text())
+    assert [o["name"] for o in status["operations"]] == ["blink-1", "reboot-1"]
 
 
 def test_held_update_lock_defers_a_reboot_until_released(tmp_path: Path) -> None:
@@ -159,3 +161,6 @@ def test_held_update_lock_defers_a_reboot_until_released(tmp_path: Path) -> None
     assert [(r["name"], r["result"]) for r in recorded(state)] == [("reboot-1", "ok")]
     status = run("status", "--state-dir", state)
     assert "sync state:    Synced" in status.stdout
+    assert "operation:     reboot-1 (reboot) ok at " in status.stdout, status.stdout
+    as_json = json.loads(run("status", "--state-dir", state, "--json").stdout)
+    assert [(o["name"], o["result"]) for o in as_json["operations"]] == [("reboot-1", "ok")]

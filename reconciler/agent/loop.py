@@ -520,6 +520,7 @@ class Agent:
             run.target, subplan, run.backend, run.store, self.secrets, self.stop.is_set
         )
         run.result = result
+        self._operations_ran(run.revision, run.backend, subplan)
         self.emit(
             "apply.result",
             commit=run.revision,
@@ -529,6 +530,32 @@ class Agent:
             applyId=result.apply_id,
         )
         return self._applied(run.revision, result)
+
+    def _operations_ran(self, revision: str, backend: Any, plan: Plan) -> None:
+        """The one-shot operations `plan` ran: into the status and an event each."""
+        from reconciler.engine.change import Item
+        from reconciler.syncstatus import OperationRun
+
+        names = {
+            c.path[1].name
+            for c in plan.changes
+            if c.area == "operations" and len(c.path) == 2 and isinstance(c.path[1], Item)
+        }
+        if not names:
+            return
+        try:
+            record = backend.driver("operations").observe() or []
+        except Exception as exc:  # the apply's own result already says what failed
+            log.warning("cannot read the operations the device ran: %s", exc)
+            return
+        for entry in record:
+            if entry.get("name") in names:
+                run = OperationRun.model_validate(entry)
+                self.status.operations = [
+                    *(o for o in self.status.operations if o.name != run.name),
+                    run,
+                ][-20:]
+                self.emit("operation.result", commit=revision, **run.model_dump(mode="json"))
 
     def _applied(self, revision: str, result: ApplyResult) -> Outcome | None:
         if result.status == "interrupted":  # SIGTERM at a safe point: not a failure
