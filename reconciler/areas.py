@@ -27,6 +27,8 @@ class RiskRule:
     pattern: str
     risk: Risk
     why: str
+    when: tuple[tuple[str, str], ...] = ()
+    """(key, value) pairs the changed item must hold too (an operation's `action`)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Area:
     prunes: bool = False
     """A plain list of named items: those the reconciler created and the spec no longer
     lists are removed without an area-level `prune: true` (there is no map to hold one)."""
+    once: bool = False
+    """A list of one-shot named items (operations): an item the device has not recorded
+    is added (run) once; a recorded one is history, never replaced or removed."""
 
     @property
     def can_cut_connectivity(self) -> bool:
@@ -53,6 +58,7 @@ class Area:
 
 
 _SSH = "the ssh server is how operators get in"
+_REBOOTS = "the device goes down"
 _HOSTED = frozenset({"sim", "linux"})
 """Areas the portal's REST API has no documented writes for."""
 
@@ -115,6 +121,19 @@ AREAS: tuple[Area, ...] = (
     ),
     Area("cloud", "none", "", service=True, backends=_HOSTED),
     Area("update", "none", "", backends=_HOSTED),
+    # one-shot operations last: a reboot runs on the configuration just applied
+    Area(
+        "operations",
+        "disruptive",
+        "runs a one-shot action on the device",
+        rules=(
+            RiskRule("operations.*", "reboot", _REBOOTS, when=(("action", "reboot"),)),
+            RiskRule("operations.*", "reboot", _REBOOTS, when=(("action", "shutdown"),)),
+            RiskRule("operations.*", "none", "", when=(("action", "blink"),)),
+        ),
+        once=True,
+        backends=_HOSTED,
+    ),
 )
 
 BY_NAME: dict[str, Area] = {a.name: a for a in AREAS}
@@ -122,6 +141,7 @@ AREA_NAMES: tuple[str, ...] = tuple(BY_NAME)
 SERVICE_AREAS: frozenset[str] = frozenset(a.name for a in AREAS if a.service)
 CONNECTIVITY_AREAS: frozenset[str] = frozenset(a.name for a in AREAS if a.can_cut_connectivity)
 PRUNING_AREAS: frozenset[str] = frozenset(a.name for a in AREAS if a.prunes)
+ONE_SHOT_AREAS: frozenset[str] = frozenset(a.name for a in AREAS if a.once)
 
 
 def rank(area: str) -> int:
@@ -134,13 +154,18 @@ def implemented_by(backend: str) -> tuple[str, ...]:
     return tuple(a.name for a in AREAS if backend in a.backends)
 
 
-def risk_of(segments: list[str]) -> tuple[Risk, str]:
-    """(risk, why) of a change at the path `segments` (item names as plain strings)."""
+def risk_of(segments: list[str], value: object = None) -> tuple[Risk, str]:
+    """(risk, why) of a change at the path `segments` (item names as plain strings) that
+    sets `value` (a rule's `when` looks into it)."""
     area = BY_NAME.get(segments[0]) if segments else None
     if area is None:
         return "none", ""
     for rule in area.rules:
         want = rule.pattern.split(".")
+        if rule.when and not (
+            isinstance(value, dict) and all(value.get(k) == v for k, v in rule.when)
+        ):
+            continue
         if len(want) <= len(segments) and all(
             w in ("*", s) for w, s in zip(want, segments, strict=False)
         ):

@@ -24,3 +24,8 @@ class DeviceFailed(DeviceError):
 
 class DeviceUnavailable(DeviceError):
     """The device, or this area of it, cannot be reached or does not exist on this backend."""
+
+
+class DeviceDeferred(DeviceError):
+    """The device cannot take the change now but will later (an application holds the
+    update lock): not a failure of the change; a later pass applies it."""

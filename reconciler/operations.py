@@ -79,6 +79,10 @@ def desired_state(spec: DeviceSpec) -> dict[str, Any]:
         from reconciler.spec.files import desired_files
 
         data["files"] = desired_files(spec.spec.files)
+    if spec.spec.operations is not None:
+        from reconciler.spec.operations import desired_operations
+
+        data["operations"] = desired_operations(spec.spec.operations)
     return data
 
 

@@ -5,7 +5,8 @@ A neutral module: the agent writes it, the API, services and MQTT read it, and n
 them imports another for it. JSON (camelCase, stable):
   device, source {url}, lastFetchedCommit, lastFetchedAt, lastAppliedCommit, lastAppliedAt,
   syncState (Synced|OutOfSync|Progressing|Failed|Suspended|Stalled), drift [{path, op, risk}],
-  waiting [{path, risk, until}], rejected {commit, reason, message}, lastPlan {summary, at,
+  waiting [{path, risk, until}], rejected {commit, reason, message}, operations [{name,
+  action, result, at, detail}], lastPlan {summary, at,
   commit}, conditions [{type, status, reason, message, lastTransitionTime}], updatedAt.
 """
 
@@ -57,6 +58,15 @@ class Waiting(CamelModel):
     """When the maintenance window opens (ISO 8601 with offset)."""
 
 
+class OperationRun(CamelModel):
+    name: str
+    action: str
+    result: str
+    """ok, failed, or running (recorded before it started)."""
+    at: str
+    detail: str | None = None
+
+
 class Condition(CamelModel):
     type: str
     status: Literal["True", "False", "Unknown"]
@@ -91,6 +101,8 @@ class SyncFields(CamelModel):
     waiting: list[Waiting] = []
     """Changes held for the maintenance window."""
     rejected: Rejected | None = None
+    operations: list[OperationRun] = []
+    """The one-shot operations this agent ran (spec.operations), the last 20, newest last."""
     conditions: list[Condition] = []
     last_plan: LastPlan | None = None
 

@@ -476,7 +476,7 @@ class Agent:
         for change in run.plan.changes:
             if per_area.get(change.area, policy) == "report":
                 run.reported.append(change)
-            elif change.risk in RISKS_GATED and window is not None and not window[0]:
+            elif _window_gated(change) and window is not None and not window[0]:
                 until = window[1]
                 run.waiting.append(
                     Waiting(path=change.dotted, risk=change.risk, until=until.isoformat())
@@ -520,6 +520,7 @@ class Agent:
             run.target, subplan, run.backend, run.store, self.secrets, self.stop.is_set
         )
         run.result = result
+        self._operations_ran(run.revision, run.backend, subplan)
         self.emit(
             "apply.result",
             commit=run.revision,
@@ -530,9 +531,37 @@ class Agent:
         )
         return self._applied(run.revision, result)
 
+    def _operations_ran(self, revision: str, backend: Any, plan: Plan) -> None:
+        """The one-shot operations `plan` ran: into the status and an event each."""
+        from reconciler.engine.change import Item
+        from reconciler.syncstatus import OperationRun
+
+        names = {
+            c.path[1].name
+            for c in plan.changes
+            if c.area == "operations" and len(c.path) == 2 and isinstance(c.path[1], Item)
+        }
+        if not names:
+            return
+        try:
+            record = backend.driver("operations").observe() or []
+        except Exception as exc:  # the apply's own result already says what failed
+            log.warning("cannot read the operations the device ran: %s", exc)
+            return
+        for entry in record:
+            if entry.get("name") in names:
+                run = OperationRun.model_validate(entry)
+                self.status.operations = [
+                    *(o for o in self.status.operations if o.name != run.name),
+                    run,
+                ][-20:]
+                self.emit("operation.result", commit=revision, **run.model_dump(mode="json"))
+
     def _applied(self, revision: str, result: ApplyResult) -> Outcome | None:
         if result.status == "interrupted":  # SIGTERM at a safe point: not a failure
             return Outcome("Progressing", "Interrupted", result.error or "")
+        if result.status == "deferred":  # an update lock is held: a later pass retries
+            return Outcome("OutOfSync", "Deferred", result.error or "")
         if result.status != "applied":
             self._count_failure(revision, "ApplyFailed", result.error or "")
             stalled = self.memory.failed[revision]["count"] >= MAX_FAILURES
@@ -698,6 +727,16 @@ class Agent:
         a revision that can never apply as it is (invalid, untrusted, unhealthy)."""
         failed = self.memory.failed.get(revision, {})
         return "Failed" if failed.get("terminal", True) else "Stalled"
+
+
+def _window_gated(change: Change) -> bool:
+    """Waits for the maintenance window: a one-shot item (an operation) says so itself
+    (`window`), any other change by its risk (reboot, disruptive)."""
+    from reconciler.areas import ONE_SHOT_AREAS
+
+    if change.area in ONE_SHOT_AREAS and isinstance(change.after, dict):
+        return bool(change.after.get("window"))
+    return change.risk in RISKS_GATED
 
 
 def _first(run: PassRun, steps: Sequence[Step]) -> Outcome | None:

@@ -138,6 +138,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     for item in status.get("waiting") or []:
         print(f"waiting:       {item['path']} ({item['risk']}) until {item['until']}")
+    for item in status.get("operations") or []:
+        detail = f": {item['detail']}" if item.get("detail") else ""
+        print(
+            f"operation:     {item['name']} ({item['action']}) {item['result']} "
+            f"at {item['at']}{detail}"
+        )
     for item in status.get("drift") or []:
         print(f"drift:         {item['op']} {item['path']}")
     for cond in status.get("conditions") or []:

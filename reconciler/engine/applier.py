@@ -26,7 +26,7 @@ from reconciler.engine.planner import plan_changes
 from reconciler.engine.ports import Backend, SecretLookup
 from reconciler.engine.safe import Reverted, SafeApply, guarded
 from reconciler.engine.store import Store
-from reconciler.errors import DeviceRefused, DeviceUnavailable
+from reconciler.errors import DeviceDeferred, DeviceRefused, DeviceUnavailable
 
 __all__ = ["FAILPOINT_ENV", "ApplyResult", "apply_plan", "failure_kind", "state_hash"]
 
@@ -34,13 +34,14 @@ __all__ = ["FAILPOINT_ENV", "ApplyResult", "apply_plan", "failure_kind", "state_
 @dataclass(frozen=True)
 class ApplyResult:
     apply_id: int
-    status: str  # applied | failed | reverted | interrupted
+    status: str  # applied | failed | reverted | interrupted | deferred
     applied: int
     error: str | None
     observed_hash: str | None
     failure: str | None = None
     """What stopped it, from the error's type: refused | failed | unavailable | reverted |
-    not-reported (the device does not show the change); None when nothing failed."""
+    deferred (the device takes it later: an update lock is held) | not-reported (the
+    device does not show the change); None when nothing failed."""
 
 
 def state_hash(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> str:
@@ -57,6 +58,8 @@ def failure_kind(exc: BaseException) -> str:
         return "refused"
     if isinstance(exc, DeviceUnavailable):
         return "unavailable"
+    if isinstance(exc, DeviceDeferred):
+        return "deferred"
     return "failed"
 
 
@@ -180,10 +183,10 @@ def apply_plan(
 def _fail(
     store: Store, apply_id: int, failure: _Failure, later: list[int], done: int
 ) -> ApplyResult:
-    status = "reverted" if failure.kind == "reverted" else "failed"
+    status = failure.kind if failure.kind in ("reverted", "deferred") else "failed"
     with store.transaction():
-        if status == "failed":  # a revert already marked its area's changes
-            store.mark(apply_id, failure.seqs, "failed", failure.error)
+        if status != "reverted":  # a revert already marked its area's changes
+            store.mark(apply_id, failure.seqs, status, failure.error)
         store.mark(apply_id, later, "skipped")
         store.finish(apply_id, status, None, failure.error)
     return ApplyResult(apply_id, status, done, failure.error, None, failure.kind)

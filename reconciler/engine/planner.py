@@ -8,7 +8,8 @@ are compared as whole values. Secret references are compared by fingerprint (dev
 secrets) or by crypt hash (account passwords); their values never enter a Change. A value
 the device reports only as a fingerprint (file content) is compared by fingerprint. An item
 with `ensure: absent` is removed when present; a list area the registry marks `prunes`
-(files) prunes like `prune: true`.
+(files) prunes like `prune: true`. A one-shot area (`once`: operations) plans an `add` for
+each named item the device has not recorded, and nothing else.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.areas import PRUNING_AREAS
+from reconciler.areas import ONE_SHOT_AREAS, PRUNING_AREAS
 from reconciler.engine.change import (
     FINGERPRINT_PREFIX,
     SECRET_FIELDS,
@@ -131,6 +132,19 @@ class _Planner:
             if name not in wanted and (where, name) in self.inventory:
                 self.emit((*path, Item(name)), None, item, op="remove")
 
+    def one_shot(self, path: Path, want: Any, have: Any) -> None:
+        """A one-shot area (operations): each item the device has not recorded is one
+        `add`; a recorded item is history, never replaced, and one gone from the spec is
+        not undone."""
+        done = (
+            {i.get("name") for i in have if isinstance(i, dict)}
+            if isinstance(have, list)
+            else set()
+        )
+        for item in want if isinstance(want, list) else []:
+            if isinstance(item, dict) and item.get("name") not in done:
+                self.emit((*path, Item(item["name"])), item, MISSING, reason="not run yet")
+
     def password(self, path: Path, ref: Mapping[str, Any], hashed: Any) -> None:
         secret = self.secrets(str(ref["secretRef"]))
         if isinstance(hashed, str) and self.memo.known(secret, hashed):
@@ -154,7 +168,7 @@ class _Planner:
                 "replace": "differs from the spec",
                 "remove": "gone from the spec; created by the reconciler, so pruned",
             }[op]
-        risk, why = classify(path)
+        risk, why = classify(path, want)
         if why:
             reason = f"{reason} ({risk}: {why})"
         self.changes.append(
@@ -193,6 +207,9 @@ def plan_changes(
         raise LookupError("; ".join(missing))
     planner = _Planner(secrets, inventory, passwords or NoMemo())
     for area, want in desired.items():
+        if area in ONE_SHOT_AREAS:
+            planner.one_shot((area,), want, observed.get(area, MISSING))
+            continue
         prune = area in PRUNING_AREAS or (isinstance(want, dict) and want.get(PRUNE_KEY) is True)
         planner.diff((area,), want, observed.get(area, MISSING), prune)
     return planner.changes

@@ -7,6 +7,7 @@ from reconciler.areas import Risk, risk_of
 from reconciler.engine.change import Item, Path
 
 
-def classify(path: Path) -> tuple[Risk, str]:
-    """(risk, why) for a change at `path`; ("none", "") when nothing can break."""
-    return risk_of([p.name if isinstance(p, Item) else p for p in path])
+def classify(path: Path, value: object = None) -> tuple[Risk, str]:
+    """(risk, why) for a change at `path` setting `value`; ("none", "") when nothing can
+    break."""
+    return risk_of([p.name if isinstance(p, Item) else p for p in path], value)

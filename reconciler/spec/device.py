@@ -18,6 +18,7 @@ from reconciler.spec.io import IoSpec
 from reconciler.spec.leds import LedState
 from reconciler.spec.modbus import ModbusSpec
 from reconciler.spec.network import NetworkSpec
+from reconciler.spec.operations import Operation
 from reconciler.spec.serial import SerialSpec
 from reconciler.spec.services import SERVICE_NAME_SCHEMA, ServiceName, ServiceState
 from reconciler.spec.system import SystemSpec
@@ -89,6 +90,9 @@ class Spec(SpecModel):
     """Host services by name: running or stopped."""
     files: list[ManagedFile] | None = None
     """Managed files by path: content inline, from the fleet repo or a secret; hashed."""
+    operations: list[Operation] | None = None
+    """One-shot operations (reboot, shutdown, blink, restartService, command): each runs at
+    most once per device per name, recorded on the device and in history."""
     agent: AgentSpec | None = None
     """How the agent treats this device (policy, health checks); not device state."""
 

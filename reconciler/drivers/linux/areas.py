@@ -16,6 +16,7 @@ from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.leds import LedsDriver
 from reconciler.drivers.linux.managed_files import FilesDriver
 from reconciler.drivers.linux.network import NetworkDriver
+from reconciler.drivers.linux.operations import OperationsDriver
 from reconciler.drivers.linux.runner import SubprocessRunner
 from reconciler.drivers.linux.serial import SerialDriver
 from reconciler.drivers.linux.services import ServicesDriver
@@ -39,6 +40,7 @@ DRIVERS: dict[str, Any] = {
     "services": ServicesDriver,
     "update": UpdateDriver,
     "files": FilesDriver,
+    "operations": OperationsDriver,
 }
 STORED = ("modbus", "cloud")
 """Areas whose settings the agent's own services read: kept in the state dir."""

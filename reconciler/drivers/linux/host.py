@@ -95,9 +95,14 @@ class Host:
         self.path(path).unlink(missing_ok=True)
 
     def run(
-        self, argv: Sequence[str], *, stdin: str | None = None, check: bool = True
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        check: bool = True,
+        timeout: float = 60.0,
     ) -> Completed:
-        return self.runner.run(argv, stdin=stdin, check=check)
+        return self.runner.run(argv, stdin=stdin, check=check, timeout=timeout)
 
     def run_json(self, argv: Sequence[str]) -> Any:
         out = self.runner.run(argv).stdout

@@ -3,6 +3,7 @@ option); on is full brightness with the trigger cleared, off is brightness 0."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,3 +53,21 @@ class LedsDriver:
                 self.host.path(f"{base}/brightness").write_text(str(value))
             except OSError as exc:
                 raise DeviceError(f"cannot set LED {index}: {exc.strerror}") from None
+
+    def blink(self, times: int = 3, interval: float = 0.3) -> None:
+        """Flash the first LED `times` times (to find the device), then put it back."""
+        led = self.leds()["0"]
+        base = f"{LEDS}/{led['name']}"
+        try:
+            trigger = self.host.path(f"{base}/trigger")
+            brightness = self.host.path(f"{base}/brightness")
+            if led["trigger"] != "none":
+                trigger.write_text("none")
+            for i in range(times * 2):
+                brightness.write_text(str(led["maxBrightness"] if i % 2 == 0 else 0))
+                time.sleep(interval)
+            brightness.write_text(str(led["brightness"]))
+            if led["trigger"] != "none":
+                trigger.write_text(led["trigger"])
+        except OSError as exc:
+            raise DeviceError(f"cannot blink LED {led['name']}: {exc.strerror}") from None

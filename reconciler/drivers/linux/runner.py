@@ -145,12 +145,15 @@ class FakeRunner(_CheckedRunner):
     handler: Handler
     tools: Collection[str] | None = None
     calls: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
+    timeouts: list[float] = field(default_factory=list)
+    """The timeout each recorded command was given (seconds)."""
 
     def which(self, tool: str) -> bool:
         return self.tools is None or tool in self.tools
 
     def _execute(self, args: tuple[str, ...], stdin: str | None, timeout: float) -> Completed:
         self.calls.append((args, stdin))
+        self.timeouts.append(timeout)
         answer = self.handler(args, stdin)
         return Completed(args, 0, answer) if isinstance(answer, str) else answer
 

@@ -26,6 +26,7 @@ from reconciler.areas import AREA_NAMES
 from reconciler.drivers import reach
 from reconciler.drivers.sim import rules
 from reconciler.drivers.sim.factory import factory_state
+from reconciler.drivers.sim.operations import SimOperationsDriver
 from reconciler.engine.change import Change, Item, dotted_path, is_secret_ref
 from reconciler.engine.change import Path as ChangePath
 from reconciler.engine.credentials import fingerprint, hash_password
@@ -206,7 +207,9 @@ class SimBackend:
         data = json.dumps({"model": self.profile.model, "state": self.state}, separators=(",", ":"))
         atomic_write(self.device_file, data.encode(), mode=0o600)
 
-    def driver(self, area: str) -> SimAreaDriver:
+    def driver(self, area: str) -> SimAreaDriver | SimOperationsDriver:
+        if area == "operations":
+            return SimOperationsDriver(self)
         return SimAreaDriver(self, area)
 
     # -- what the engine's safe apply needs (ports.Probing) --------------------------
@@ -320,6 +323,6 @@ class SimBackend:
         self.faults_file.unlink(missing_ok=True)
 
 
-def reopen_driver(area: str, state_dir: str) -> SimAreaDriver:
+def reopen_driver(area: str, state_dir: str) -> SimAreaDriver | SimOperationsDriver:
     """The area's driver from plain arguments (SimBackend.reopen), for the revert guard."""
     return SimBackend.open(Path(state_dir), None).driver(area)

@@ -126,6 +126,7 @@ FACTORY: dict[str, Callable[[HardwareProfile], Any]] = {
         "allowOverCellular": False,
         "snapshotBeforeUpdate": False,
     },
+    "operations": lambda p: [],
 }
 """Out-of-the-box state by area (reconciler.areas); None: the model lacks the area."""
 

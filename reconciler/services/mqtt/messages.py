@@ -87,7 +87,8 @@ class ApplyResult(Envelope):
     type: Literal["event"] = "event"
     event: Literal["apply.result"] = "apply.result"
     commit: str
-    status: Literal["applied", "failed", "interrupted", "reverted"]
+    status: Literal["applied", "failed", "interrupted", "reverted", "deferred"]
+    """deferred: an update lock held on the device put a one-shot operation off."""
     applied: int
     """Changes applied before it finished or stopped."""
     error: str | None = None
@@ -125,12 +126,30 @@ class SyncRequested(Envelope):
     reason: str | None = None
 
 
+class OperationResult(Envelope):
+    """A one-shot operation of the spec (`spec.operations`) ran on the device."""
+
+    type: Literal["event"] = "event"
+    event: Literal["operation.result"] = "operation.result"
+    commit: str
+    name: str
+    """The operation's name: it runs at most once per device."""
+    action: str
+    """reboot, shutdown, blink, restartService or command."""
+    result: str
+    """ok, failed, or running (the record kept before it started, e.g. while rebooting)."""
+    at: str
+    detail: str | None = None
+    """A command's exit code, or why the operation failed."""
+
+
 EVENTS: dict[str, type[Envelope]] = {
     "apply.started": ApplyStarted,
     "apply.result": ApplyResult,
     "apply.rolledBack": ApplyRolledBack,
     "commit.rejected": CommitRejected,
     "sync.requested": SyncRequested,
+    "operation.result": OperationResult,
 }
 
 
