@@ -18,6 +18,7 @@ from reconciler.spec.io import IoSpec
 from reconciler.spec.leds import LedState
 from reconciler.spec.modbus import ModbusSpec
 from reconciler.spec.network import NetworkSpec
+from reconciler.spec.rollout import RolloutSpec
 from reconciler.spec.serial import SerialSpec
 from reconciler.spec.services import SERVICE_NAME_SCHEMA, ServiceName, ServiceState
 from reconciler.spec.system import SystemSpec
@@ -91,9 +92,11 @@ class Spec(SpecModel):
     """Managed files by path: content inline, from the fleet repo or a secret; hashed."""
     agent: AgentSpec | None = None
     """How the agent treats this device (policy, health checks); not device state."""
+    rollout: RolloutSpec | None = None
+    """Rollout waves: when this device may take a new commit; not device state."""
 
 
-NOT_DEVICE_STATE = frozenset({"agent"})
+NOT_DEVICE_STATE = frozenset({"agent", "rollout"})
 """Spec sections that configure the reconciler itself and are never diffed."""
 
 
