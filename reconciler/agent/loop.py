@@ -59,6 +59,8 @@ RISKS_GATED = ("reboot", "disruptive")
 SUSPEND_FILE = "suspended"
 AGENT_FILE = "agent.json"
 REWOUND = "HistoryRewound"
+REPORTING_AREAS = frozenset({"cloud"})
+"""Services of these areas (the uplink) report the status; they may follow a held spec."""
 
 
 @dataclass
@@ -500,7 +502,10 @@ class Agent:
         if verdict.until is not None:
             self.wake_at = time.monotonic() + max(1.0, verdict.until - time.time() + 0.5)
         good = self._last_good()
-        if good is None:
+        if good is None:  # nothing enforced yet: the services that report say why it waits
+            for listener in self.listeners:
+                if listener.areas <= REPORTING_AREAS:
+                    self._notify(listener.on_spec, run.target, run.backend)
             return Outcome("OutOfSync", "Waiting", verdict.reason)
         run.target, run.revision = good
         return self._plan(run)
