@@ -164,7 +164,9 @@ class Lab:
         return all(self.agents[n].description() == description for n in names)
 
     def wait_applied(self, names: tuple[str, ...], description: str) -> None:
-        done = lambda: self.applied(names, description)  # noqa: E731
+        def done() -> bool:
+            return self.applied(names, description)
+
         wait_until(f"{names} applying {description}", done, SLOW)
 
     def wait_held(self, name: str, words: str) -> Received:
