@@ -486,9 +486,10 @@ class Agent:
     def _gate_waves(self, run: PassRun) -> Outcome | None:
         """A new commit waits for the earlier rollout waves (or the fleet's pause): the
         last good spec stays enforced meanwhile, and the status says why."""
-        assert run.target is not None and run.root is not None
+        assert run.target is not None
         if (
             run.target.spec.spec.rollout is None
+            or run.root is None
             or run.revision != run.newest
             or run.revision in (self.memory.last_applied_revision, self.memory.last_good_revision)
         ):

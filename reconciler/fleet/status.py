@@ -86,7 +86,6 @@ class Row:
             "drift": self.drift,
             "waiting": self.waiting,
             "groups": self.groups,
-            "rollout": self.held,
         }
 
     @property
@@ -150,6 +149,7 @@ class FleetStatus:
             "summary": self.summary,
             "notInRepo": [row.as_json() for row in self.not_in_repo],
             "commit": {"commit": self.target, "devices": self.on_target},
+            "held": [{"name": r.name, "reason": r.held} for r in self.devices if r.held],
         }
 
 

@@ -155,10 +155,12 @@ class Lab:
         assert f"{PREFIX}/fleet/rollout/{commit}" in proc.stdout
 
     def fleet_status(self) -> dict[str, dict[str, Any]]:
+        """Rows by name, each with the reason the rollout holds it (`held`, or None)."""
         url = f"mqtt://127.0.0.1:{self.broker.port}"
         command = ["fleet", "status", str(self.repo.work), "--broker", url, "--prefix", PREFIX]
-        proc = run([*reconcile_cmd(), *command, "--json"])
-        return {row["name"]: row for row in json.loads(proc.stdout)["devices"]}
+        out = json.loads(run([*reconcile_cmd(), *command, "--json"]).stdout)
+        held = {h["name"]: h["reason"] for h in out["held"]}
+        return {row["name"]: {**row, "held": held.get(row["name"])} for row in out["devices"]}
 
     def applied(self, names: tuple[str, ...], description: str) -> bool:
         return all(self.agents[n].description() == description for n in names)
@@ -216,7 +218,11 @@ def test_the_second_wave_waits_for_the_canary_and_a_failing_canary_stops_it(lab:
         lab.agents[name].start()
     for name in SECOND:
         lab.wait_held(name, "wave canary: 0 of 1 device(s) Synced")
-    assert lab.fleet_status()["a-1"]["rollout"].startswith("wave canary: 0 of 1")
+    assert lab.fleet_status()["a-1"]["held"].startswith("wave canary: 0 of 1")
+    url = f"mqtt://127.0.0.1:{lab.broker.port}"
+    status = ["fleet", "status", str(lab.repo.work), "--broker", url, "--prefix", PREFIX]
+    table = run([*reconcile_cmd(), *status]).stdout
+    assert "Held by the rollout waves (2):\n  a-1: wave canary: 0 of 1 device(s) Synced" in table
     assert not any(lab.agents[n].description() == "rev-A" for n in SECOND)
 
     lab.agents[CANARY].start()
@@ -233,7 +239,7 @@ def test_the_second_wave_waits_for_the_canary_and_a_failing_canary_stops_it(lab:
 
     def aborted() -> dict[str, dict[str, Any]] | None:
         rows = lab.fleet_status()
-        held = [(rows[n]["rollout"] or "").startswith("wave canary aborted") for n in SECOND]
+        held = [(rows[n]["held"] or "").startswith("wave canary aborted") for n in SECOND]
         return rows if all(held) else None
 
     rows = wait_until("fleet status showing the abort", aborted, SLOW)
