@@ -12,23 +12,33 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator
 
 from reconciler.spec.base import Name, SpecModel
 
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
-Duration = Annotated[str, Field(pattern=_DURATION.pattern)]
-"""A number and a unit: `500ms`, `30s`, `15m`, `2h`, `1d`."""
-
 
 def seconds(duration: str) -> float:
-    """`15m` -> 900.0 (the pattern was checked on validation)."""
+    """`15m` -> 900.0."""
     match = _DURATION.match(duration)
     if match is None:
-        raise ValueError(f"not a duration: {duration!r} (expected e.g. 30s, 15m, 2h)")
+        raise ValueError(f"expected a duration such as 500ms, 30s, 15m, 2h or 1d, not {duration!r}")
     return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def _duration(value: str) -> str:
+    seconds(value)
+    return value
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_duration),
+    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern}),
+]
+"""A number and a unit: `500ms`, `30s`, `15m`, `2h`, `1d`."""
 
 
 class Wave(SpecModel):
