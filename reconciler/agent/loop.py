@@ -3,8 +3,9 @@
 A pass is a row of small steps, each returning None (go on) or the Outcome that ends the
 pass: fetch the source -> verify the newest revision (signature, no rewind of the applied
 history, the repo checks `fleet validate` runs) -> render it (else fall back to the last
-known-good spec) -> plan against the device -> gates (maintenance window, lockout,
-suspension; more can be added to `Agent.gates`) -> apply -> health checks (roll back to the
+known-good spec) -> plan against the device -> gates (rollout waves, which may hold the
+newest commit and re-plan the last good one; maintenance window, lockout, suspension; more
+can be added to `Agent.gates`) -> apply -> health checks (roll back to the
 last good spec if they fail within the window). Transient errors back off exponentially
 with jitter; a revision that fails twice is not retried until a new revision or
 `reconcile agent --retry`; an unexpected error in a pass is a Failed status and a backoff,

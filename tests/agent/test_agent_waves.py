@@ -88,3 +88,21 @@ def test_a_later_wave_waits_its_after_then_applies(tmp_path: Path) -> None:
     assert led(state) == "off"
     assert agent.run_pass().reason == "Waiting"
     assert led(state) == "on"
+
+
+def test_the_gate_reads_the_uplinks_broker_under_a_client_id_of_its_own() -> None:
+    from reconciler.agent.rollout import broker_options
+    from reconciler.services.mqtt.settings import resolve
+    from reconciler.spec.cloud import MqttSpec
+
+    def secrets(name: str) -> str:
+        return {"pw": "s3cret-value"}[name]
+
+    spec = MqttSpec.model_validate(
+        {"host": "10.0.0.5", "tls": True, "username": "gw", "password": {"secretRef": "pw"}}
+    )
+    options = broker_options(resolve(spec, "a-1", secrets))
+    assert (options.url, options.client_id) == ("mqtts://10.0.0.5:8883", "a-1-rollout")
+    assert options.password == "s3cret-value" and options.tls_settings is not None
+    ws = MqttSpec.model_validate({"host": "fd00::1", "websocket": True, "clientId": "x"})
+    assert broker_options(resolve(ws, "a-1", secrets)).url == "ws://[fd00::1]:80/mqtt"
