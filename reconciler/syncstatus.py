@@ -5,8 +5,8 @@ A neutral module: the agent writes it, the API, services and MQTT read it, and n
 them imports another for it. JSON (camelCase, stable):
   device, source {url}, lastFetchedCommit, lastFetchedAt, lastAppliedCommit, lastAppliedAt,
   syncState (Synced|OutOfSync|Progressing|Failed|Suspended|Stalled), drift [{path, op, risk}],
-  waiting [{path, risk, until}], rejected {commit, reason, message}, operations [{name,
-  action, result, at, detail}], lastPlan {summary, at,
+  waiting [{path, risk, until, reason}], rejected {commit, reason, message}, operations
+  [{name, action, result, at, detail}], lastPlan {summary, at,
   commit}, conditions [{type, status, reason, message, lastTransitionTime}], updatedAt.
 """
 
@@ -53,9 +53,12 @@ class Drift(CamelModel):
 
 class Waiting(CamelModel):
     path: str
+    """What waits: a spec path, or `rollout` for a commit held by the rollout waves."""
     risk: str
-    until: str
-    """When the maintenance window opens (ISO 8601 with offset)."""
+    until: str | None
+    """When the maintenance window opens (ISO 8601 with offset); null when not known."""
+    reason: str | None = None
+    """Why it waits, when more than a window (the rollout waves' reason)."""
 
 
 class OperationRun(CamelModel):
@@ -99,7 +102,7 @@ class SyncFields(CamelModel):
     drift: list[Drift] = []
     """Differences found on a drift check of the applied commit."""
     waiting: list[Waiting] = []
-    """Changes held for the maintenance window."""
+    """Changes held for the maintenance window, and a commit held by the rollout waves."""
     rejected: Rejected | None = None
     operations: list[OperationRun] = []
     """The one-shot operations this agent ran (spec.operations), the last 20, newest last."""

@@ -3,8 +3,9 @@
 A pass is a row of small steps, each returning None (go on) or the Outcome that ends the
 pass: fetch the source -> verify the newest revision (signature, no rewind of the applied
 history, the repo checks `fleet validate` runs) -> render it (else fall back to the last
-known-good spec) -> plan against the device -> gates (maintenance window, lockout,
-suspension; more can be added to `Agent.gates`) -> apply -> health checks (roll back to the
+known-good spec) -> plan against the device -> gates (rollout waves, which may hold the
+newest commit and re-plan the last good one; maintenance window, lockout, suspension; more
+can be added to `Agent.gates`) -> apply -> health checks (roll back to the
 last good spec if they fail within the window). Transient errors back off exponentially
 with jitter; a revision that fails twice is not retried until a new revision or
 `reconcile agent --retry`; an unexpected error in a pass is a Failed status and a backoff,
@@ -59,6 +60,8 @@ RISKS_GATED = ("reboot", "disruptive")
 SUSPEND_FILE = "suspended"
 AGENT_FILE = "agent.json"
 REWOUND = "HistoryRewound"
+REPORTING_AREAS = frozenset({"cloud"})
+"""Services of these areas (the uplink) report the status; they may follow a held spec."""
 
 
 @dataclass
@@ -91,6 +94,10 @@ class Memory:
     last_applied_at: str | None = None
     unverified: str | None = None
     """A revision applied whose health checks have not passed yet (survives a restart)."""
+    rollout_seen: dict[str, float] = field(default_factory=dict)
+    """When each new commit was first seen (the rollout waves' `after:` counts from it)."""
+    offline_seen: dict[str, float] = field(default_factory=dict)
+    """When the rollout waves first saw each offline device so (its will has no time)."""
 
     @classmethod
     def load(cls, path: Path) -> Memory:
@@ -149,6 +156,8 @@ class PassRun:
     plan: Plan | None = None
     now_apply: list[Change] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)
+    held: list[Waiting] = field(default_factory=list)
+    """The newest commit held by the rollout waves (the last good one is enforced)."""
     reported: list[Change] = field(default_factory=list)
     result: ApplyResult | None = None
 
@@ -172,11 +181,20 @@ class Agent:
         self.last_outcome: Outcome | None = None
         self._logged: tuple[str, str, str] | None = None
         self._repo_checked: str | None = None
-        self.gates: list[Step] = [self._gate_window, self._gate_lockout, self._gate_suspended]
-        """Checks between plan and apply; each may end the pass (rollout waves add one)."""
+        self.gates: list[Step] = [
+            self._gate_waves,
+            self._gate_window,
+            self._gate_lockout,
+            self._gate_suspended,
+        ]
+        """Checks between plan and apply; each may end the pass."""
+        from reconciler.agent.rollout import RolloutGate
         from reconciler.secrets import SecretResolver
 
         self.secrets = SecretResolver(config.secrets_dir)
+        self.waves = RolloutGate(
+            config.device, self.secrets, self.memory.rollout_seen, self.memory.offline_seen
+        )
 
     def _initial_status(self) -> SyncStatus:
         """The last recorded status, carrying the commit being enforced from the memory (so
@@ -466,6 +484,34 @@ class Agent:
             ]
         return None
 
+    def _gate_waves(self, run: PassRun) -> Outcome | None:
+        """A new commit waits for the earlier rollout waves (or the fleet's pause): the
+        last good spec stays enforced meanwhile, and the status says why."""
+        assert run.target is not None
+        if (
+            run.target.spec.spec.rollout is None
+            or run.root is None
+            or run.revision != run.newest
+            or run.revision in (self.memory.last_applied_revision, self.memory.last_good_revision)
+        ):
+            return None
+        verdict = self.waves.verdict(run.target, run.root, run.revision)
+        if verdict.allow:
+            return None
+        until = iso(verdict.until) if verdict.until is not None else None
+        run.held = [Waiting(path="rollout", risk="wave", until=until, reason=verdict.reason)]
+        self.status.waiting = list(run.held)
+        if verdict.until is not None:
+            self.wake_at = time.monotonic() + max(1.0, verdict.until - time.time() + 0.5)
+        good = self._last_good()
+        if good is None:  # nothing enforced yet: the services that report say why it waits
+            for listener in self.listeners:
+                if listener.areas <= REPORTING_AREAS:
+                    self._notify(listener.on_spec, run.target, run.backend)
+            return Outcome("OutOfSync", "Waiting", verdict.reason)
+        run.target, run.revision = good
+        return self._plan(run)
+
     def _gate_window(self, run: PassRun) -> Outcome | None:
         """Changes to apply now, changes waiting for the maintenance window, report-only."""
         assert run.target is not None and run.plan is not None
@@ -484,7 +530,7 @@ class Agent:
                 self.wake_at = time.monotonic() + max(1.0, until.timestamp() - time.time() + 0.5)
             else:
                 run.now_apply.append(change)
-        self.status.waiting = run.waiting
+        self.status.waiting = [*run.held, *run.waiting]
         return None
 
     def _gate_lockout(self, run: PassRun) -> Outcome | None:
@@ -599,6 +645,8 @@ class Agent:
         pending = bool(run.waiting or run.reported)
         if run.problem[0]:
             return Outcome(self._failure_state(run.newest), *run.problem)
+        if run.held:
+            return Outcome("OutOfSync", "Waiting", run.held[0].reason or "")
         self.status.rejected = None
         reason = "Pending" if pending else "Synced"
         return Outcome("OutOfSync" if pending else "Synced", reason, run.revision, not pending)

@@ -20,6 +20,7 @@ from reconciler.cli import (
     device,
     fleet,
     fleet_plan,
+    fleet_rollout,
     fleet_status,
     modbus,
     scaffold,
@@ -99,7 +100,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "fleet",
-        "the fleet repo: validate, render, explain, diff, status, plan",
+        "the fleet repo: validate, render, explain, diff, status, plan, rollout waves",
         description="Work with a fleet repo: fleet.yaml (defaults), groups/*.yaml (label "
         "selectors, priorities) and devices/*.yaml, layered into each device's spec.",
         subcommands=(
@@ -159,6 +160,22 @@ COMMANDS: tuple[Command, ...] = (
                 "retained <P>/<device>/state its agent published (cloud.mqtt.retain: true), "
                 "with drifted and offline devices flagged and the state's age shown. Exit 0 "
                 "no changes, 2 changes, 1 an invalid device.",
+            ),
+            *(
+                Command(
+                    action,
+                    fleet_rollout.HELP[action],
+                    fleet_rollout.arguments_decision,
+                    handler,
+                    description=f"Publish the fleet's decision on COMMIT, retained on "
+                    f"<P>/fleet/rollout/<COMMIT>, for every agent's rollout gate: "
+                    f"{fleet_rollout.EFFECT[action]}. Exit 0 once the broker has it, else 1.",
+                )
+                for action, handler in (
+                    ("promote", fleet_rollout.cmd_promote),
+                    ("pause", fleet_rollout.cmd_pause),
+                    ("resume", fleet_rollout.cmd_resume),
+                )
             ),
         ),
     ),

@@ -207,6 +207,10 @@ def status_text(status: FleetStatus) -> str:
             f"commit {_short(status.target)}: {status.on_target} of {len(status.devices)} "
             "devices run it"
         )
+    held = [row for row in status.devices if row.held]
+    if held:
+        lines += ["", f"Held by the rollout waves ({len(held)}):"]
+        lines += [f"  {row.name}: {row.held}" for row in held]
     if status.not_in_repo:
         lines += ["", f"Reporting but not in the repo ({len(status.not_in_repo)}):"]
         lines += table(status.not_in_repo)

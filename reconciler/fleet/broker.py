@@ -54,6 +54,8 @@ class BrokerOptions:
     insecure: bool = False
     timeout_s: float = 30.0
     client_id: str = field(default_factory=lambda: f"reconcile-fleet-{uuid.uuid4().hex[:12]}")
+    tls_settings: TlsSettings | None = field(default=None, repr=False)
+    """TLS as the uplink's settings say (PEMs resolved from secrets); overrides the files."""
 
     @property
     def endpoint(self) -> tuple[str, str, int, bool, str]:
@@ -93,7 +95,9 @@ def open_client(options: BrokerOptions) -> mqtt.Client:
     )
     if transport == "websockets":
         client.ws_set_options(path=path)
-    if tls or options.ca_cert or options.client_cert:
+    if options.tls_settings is not None:
+        client.tls_set_context(tls_context(options.tls_settings))
+    elif tls or options.ca_cert or options.client_cert:
         settings = TlsSettings(
             version="1.2",
             insecure=options.insecure,
@@ -215,3 +219,36 @@ def read_retained(
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
+
+
+def publish_retained(options: BrokerOptions, topic: str, payload: bytes) -> None:
+    """Publish one retained message at QoS 1 and return once the broker acknowledged it."""
+    client = open_client(options)
+    failed: list[str] = []
+    connected = threading.Event()
+
+    def on_connect(_c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            failed.append(f"the broker refused the connection ({reason})")
+        connected.set()
+
+    client.on_connect = on_connect
+    deadline = time.monotonic() + options.timeout_s
+    info: mqtt.MQTTMessageInfo | None = None
+    try:
+        while info is None or not info.is_published():
+            if failed:
+                raise BrokerError(failed[0])
+            if time.monotonic() > deadline:
+                raise BrokerError(f"{options.url}: no answer within {options.timeout_s:g} s")
+            rc = client.loop(timeout=0.1)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                raise BrokerError(f"lost the connection to {options.url} ({mqtt.error_string(rc)})")
+            if info is None and connected.is_set() and not failed:
+                info = client.publish(topic, payload, qos=1, retain=True)
+    finally:
+        try:
+            client.disconnect()
+            client.loop(timeout=0.1)
+        except Exception:  # closing a dead connection: nothing left to tell anyone
+            pass

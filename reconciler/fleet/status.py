@@ -73,6 +73,8 @@ class Row:
     drift: int
     waiting: int
     groups: list[str]
+    held: str | None = None
+    """Why the rollout waves hold the newest commit from this device (None: they do not)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -110,7 +112,16 @@ def row_of(name: str, message: dict[str, Any] | None, groups: list[str]) -> Row:
         drift=len(drift) if online and isinstance(drift, list) else 0,
         waiting=len(waiting) if online and isinstance(waiting, list) else 0,
         groups=groups,
+        held=_held(waiting) if online else None,
     )
+
+
+def _held(waiting: Any) -> str | None:
+    """The reason of the `rollout` entry of a status's waiting list, if there is one."""
+    for entry in waiting if isinstance(waiting, list) else []:
+        if isinstance(entry, dict) and entry.get("path") == "rollout":
+            return str(entry.get("reason") or "held by the rollout waves")
+    return None
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,7 @@ class FleetStatus:
             "summary": self.summary,
             "notInRepo": [row.as_json() for row in self.not_in_repo],
             "commit": {"commit": self.target, "devices": self.on_target},
+            "held": [{"name": r.name, "reason": r.held} for r in self.devices if r.held],
         }
 
 

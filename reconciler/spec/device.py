@@ -19,6 +19,7 @@ from reconciler.spec.leds import LedState
 from reconciler.spec.modbus import ModbusSpec
 from reconciler.spec.network import NetworkSpec
 from reconciler.spec.operations import Operation
+from reconciler.spec.rollout import RolloutSpec
 from reconciler.spec.serial import SerialSpec
 from reconciler.spec.services import SERVICE_NAME_SCHEMA, ServiceName, ServiceState
 from reconciler.spec.system import SystemSpec
@@ -95,9 +96,11 @@ class Spec(SpecModel):
     most once per device per name, recorded on the device and in history."""
     agent: AgentSpec | None = None
     """How the agent treats this device (policy, health checks); not device state."""
+    rollout: RolloutSpec | None = None
+    """Rollout waves: when this device may take a new commit; not device state."""
 
 
-NOT_DEVICE_STATE = frozenset({"agent"})
+NOT_DEVICE_STATE = frozenset({"agent", "rollout"})
 """Spec sections that configure the reconciler itself and are never diffed."""
 
 
