@@ -53,20 +53,26 @@ def git(cwd: Path, *args: str) -> str:
     return proc.stdout.strip()
 
 
+def bare_and_clone(root: Path) -> tuple[Path, Path]:
+    """A bare 'remote' (root/remote.git) and a work tree (root/work, with devices/) that
+    pushes to it."""
+    remote, work = root / "remote.git", root / "work"
+    root.mkdir(parents=True)
+    git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
+    git(root, "init", "--quiet", "--initial-branch=main", str(work))
+    git(work, "config", "user.name", "CI")
+    git(work, "config", "user.email", "ci@fleet")
+    git(work, "remote", "add", "origin", str(remote))
+    (work / "devices").mkdir()
+    return remote, work
+
+
 class FleetRepo:
     """A bare 'remote' and a working clone that commits the device file and pushes."""
 
     def __init__(self, root: Path, port: int) -> None:
         self.port = port
-        self.remote = root / "remote.git"
-        self.work = root / "work"
-        root.mkdir(parents=True)
-        git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(self.remote))
-        git(root, "init", "--quiet", "--initial-branch=main", str(self.work))
-        git(self.work, "config", "user.name", "CI")
-        git(self.work, "config", "user.email", "ci@fleet")
-        git(self.work, "remote", "add", "origin", str(self.remote))
-        (self.work / "devices").mkdir()
+        self.remote, self.work = bare_and_clone(root)
         (self.work / "fleet.yaml").write_text(FLEET)
 
     def push(self, description: str) -> str:

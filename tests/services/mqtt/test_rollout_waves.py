@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from agent_kit import HOUR, git
+from agent_kit import HOUR, bare_and_clone, git
 from mqtt_broker import Broker, Collector, Received, wait_until
 from testkit import reconcile_cmd, subprocess_env
 
@@ -60,14 +60,7 @@ class Repo:
 
     def __init__(self, root: Path, port: int) -> None:
         self.port = port
-        self.remote, self.work = root / "remote.git", root / "work"
-        root.mkdir(parents=True)
-        git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(self.remote))
-        git(root, "init", "--quiet", "--initial-branch=main", str(self.work))
-        git(self.work, "config", "user.name", "CI")
-        git(self.work, "config", "user.email", "ci@fleet")
-        git(self.work, "remote", "add", "origin", str(self.remote))
-        (self.work / "devices").mkdir()
+        self.remote, self.work = bare_and_clone(root)
         for name, labels in LABELS.items():
             (self.work / "devices" / f"{name}.yaml").write_text(
                 "apiVersion: reconciler/v1\nkind: Device\n"
