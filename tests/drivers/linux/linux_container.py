@@ -14,6 +14,7 @@ Python installation are bound read-only at their own paths: the container runs t
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -80,25 +81,32 @@ def rootfs() -> Path:
         return final
     CACHE.mkdir(parents=True, exist_ok=True)
     with (CACHE / ".lock").open("w") as lock:
-        import fcntl
-
         fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be building the same
         if final.is_dir():
             return final
         for stale in CACHE.glob(f".{final.name}.*"):  # a build that died (we hold the lock)
             shutil.rmtree(stale, ignore_errors=True)
         tmp = CACHE / f".{final.name}.{os.getpid()}"
-        argv = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}"]
-        built = subprocess.run(
-            [*argv, SUITE, str(tmp), mirror()], capture_output=True, text=True, timeout=1800
-        )
-        if built.returncode != 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise RuntimeError(f"debootstrap failed:\n{built.stdout[-3000:]}{built.stderr}")
+        debootstrap(tmp)
         for step in SETUP:
             subprocess.run(["chroot", str(tmp), "sh", "-ec", step], check=True, timeout=60)
         tmp.rename(final)
     return final
+
+
+def debootstrap(target: Path, attempts: int = 3) -> None:
+    """Build the tree into `target`; a failed download is tried again from scratch."""
+    argv = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}"]
+    for attempt in range(1, attempts + 1):
+        built = subprocess.run(
+            [*argv, SUITE, str(target), mirror()], capture_output=True, text=True, timeout=1800
+        )
+        if built.returncode == 0:
+            return
+        shutil.rmtree(target, ignore_errors=True)
+        if attempt == attempts:
+            log = built.stdout[-3000:] + built.stderr
+            raise RuntimeError(f"debootstrap failed {attempts} times, the last:\n{log}")
 
 
 def wait_for(what: str, probe: Callable[[], object], timeout: float = BOOT_TIMEOUT) -> object:
