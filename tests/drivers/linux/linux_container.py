@@ -202,7 +202,9 @@ class Container:
     def run(
         self, *argv: str, check: bool = True, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        """Run a command inside (all its namespaces, a clean environment)."""
+        """Run a command inside (all its namespaces, a clean environment); never on the
+        host, should the container be gone."""
+        assert init_of_a_namespace(self.leader), f"container {self.name} is not running"
         enter = ["nsenter", f"--target={self.leader}", "--mount", "--uts", "--ipc", "--net"]
         env = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8"]
         proc = subprocess.run(
