@@ -6,12 +6,13 @@ STAMP  := $(VENV)/.installed-stamp
 
 # Debian packages the tests use for real peers (namespaces, nftables, an MQTT broker, GPG,
 # git repos and daemons, test certificates, a Prometheus that scrapes /metrics,
-# systemd-analyze for the example unit, a NATS cluster). Installed only when missing and we are root
+# systemd-analyze for the example unit, a NATS cluster, a Debian container booted with
+# systemd-nspawn: debootstrap builds it, dnsmasq serves it DHCP). Installed only when missing and we are root
 # with apt-get (CI, a fresh machine); `make test` stops if that install fails, or if they
 # are missing in CI (CI=true), where a test that needs one fails instead of skipping.
 # Elsewhere the tests that need them skip with a clear reason.
 SYSTEM_PACKAGES := iproute2 nftables mosquitto gnupg openssh-client git openssl prometheus systemd \
-                   nats-server
+                   nats-server debootstrap systemd-container dnsmasq-base
 
 .PHONY: demo test lint typecheck unit schema bench clean system-deps
 

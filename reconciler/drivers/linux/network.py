@@ -100,7 +100,7 @@ class NetworkDriver:
         self.validate(want, names, links, changes)
         renderer = self.renderer()
         for name in names:
-            iface = want["interfaces"][name]
+            want["interfaces"][name] = iface = self.pinned(name, want["interfaces"][name], changes)
             path = netfiles.path_for(renderer, name)
             mode = 0o600 if renderer == "networkmanager" else 0o644
             self.host.write(path, netfiles.render(renderer, name, iface, metrics.get(name)), mode)
@@ -110,6 +110,18 @@ class NetworkDriver:
             self.make_live(name, want["interfaces"][name], metrics.get(name), links[name])
         if touched(changes, "dns"):
             dns.apply(self.host, want.get("dns") or {})
+
+    def pinned(self, name: str, iface: dict[str, Any], changes: Sequence[Change]) -> dict[str, Any]:
+        """`iface` as its file should say: `enabled: false` (always down) only when asked
+        for or already in the file. A link that is merely down (nothing has configured it
+        yet) is not pinned down: networkd would never bring it up for DHCP."""
+        if (
+            iface.get("enabled") is False
+            and not touched(changes, "interfaces", name, "enabled")
+            and (self.configured(name) or {}).get("enabled") is not False
+        ):
+            return {k: v for k, v in iface.items() if k != "enabled"}
+        return iface
 
     def changed_interfaces(self, changes: Sequence[Change], want: dict[str, Any]) -> list[str]:
         interfaces = want.get("interfaces") or {}

@@ -1,4 +1,5 @@
-"""Fixtures for the linux driver tests: a fake machine in a temp dir, a backend on it."""
+"""Fixtures for the linux driver tests: a fake machine in a temp dir, a backend on it; a
+booted systemd container (linux_container.py) for the tests that need a real systemd."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from linux_container import Container, booted, container_usable, rootfs
 from linux_fakehost import FakeMachine
 
 from reconciler.drivers.linux.backend import LinuxBackend
@@ -35,3 +37,19 @@ def backend(machine: FakeMachine, tmp_path: Path, serial_pty: str) -> LinuxBacke
     return LinuxBackend.open(
         tmp_path / "state", None, root=machine.root, runner=machine.runner(), options=options
     )
+
+
+@pytest.fixture(scope="session")
+def container_rootfs() -> Path:
+    """The cached Debian root file system (built by the first session that needs it)."""
+    reason = container_usable()
+    if reason:
+        pytest.skip(reason)
+    return rootfs()
+
+
+@pytest.fixture
+def container(container_rootfs: Path) -> Iterator[Container]:
+    """A freshly booted container of its own, powered off and removed afterwards."""
+    with booted(container_rootfs) as box:
+        yield box

@@ -3,12 +3,15 @@ effect of the same commands is tested in network namespaces (test_netns.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from linux_converge import plan, secrets
-from linux_fakehost import FakeMachine
+from linux_fakehost import TOOLS, FakeMachine
 
 from reconciler.drivers.linux.backend import LinuxBackend
-from reconciler.drivers.linux.runner import Completed
+from reconciler.drivers.linux.context import LinuxOptions
+from reconciler.drivers.linux.runner import Completed, FakeRunner
 from reconciler.errors import DeviceError
 
 
@@ -143,3 +146,26 @@ def test_host_service_without_a_known_port_is_refused(backend: LinuxBackend) -> 
     desired = {"hostServices": [{"name": "status", "sources": ["10.0.0.0/8"]}]}
     with pytest.raises(DeviceError, match="servicePorts"):
         backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
+
+
+def test_dhcp_on_a_down_link_does_not_pin_it_down(machine: FakeMachine, tmp_path: Path) -> None:
+    """A link nothing has configured yet is down; DHCP on it must not write the observed
+    `enabled: false` as ActivationPolicy=always-down (networkd would never bring it up)."""
+    eth1 = next(link for link in machine.links if link["ifname"] == "eth1")
+    flags = eth1["flags"]
+    eth1["flags"] = [f for f in flags if f not in ("UP", "LOWER_UP")]
+    (machine.root / "run/systemd/netif/links").mkdir(parents=True)  # networkd runs
+    runner = FakeRunner(machine.handle, tools=(*TOOLS, "networkctl"))
+    options = LinuxOptions(guard=False)
+    backend = LinuxBackend.open(tmp_path / "state", None, root=machine.root, runner=runner,
+                                options=options)  # fmt: skip
+    changes = plan(backend, "network", {"interfaces": {"eth1": {"dhcp": True}}})
+    backend.driver("network").apply(changes, secrets)
+    unit = machine.read("/etc/systemd/network/10-reconciler-eth1.network")
+    assert "DHCP=ipv4" in unit and "ActivationPolicy" not in unit
+    eth1["flags"] = flags  # up now: asking for it down is pinned in the file
+    asked = plan(backend, "network", {"interfaces": {"eth1": {"enabled": False}}})
+    backend.driver("network").apply(asked, secrets)
+    assert "ActivationPolicy=always-down" in machine.read(
+        "/etc/systemd/network/10-reconciler-eth1.network"
+    )
