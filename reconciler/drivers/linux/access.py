@@ -32,6 +32,13 @@ from reconciler.errors import DeviceError
 ROLES_FILE = "/etc/reconciler/roles.json"
 SSHD_DROPIN = "/etc/ssh/sshd_config.d/10-reconciler.conf"
 PWQUALITY_DROPIN = "/etc/security/pwquality.conf.d/50-reconciler.conf"
+POLICY_KEYS: dict[str, tuple[str, ...]] = {
+    "lengthMin": ("minlen",),
+    "atLeastOneDigit": ("dcredit",),
+    "atLeastOneSpecial": ("ocredit",),
+    "mixedUpperLowerLetters": ("ucredit", "lcredit"),
+}
+"""passwordPolicy's keys and the pwquality settings each stands for."""
 UNSUPPORTED = ("authLock", "sessions", "httpServer")
 UNSUPPORTED_POLICY = ("enableReminder", "reminderFrequencyDay")
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
@@ -160,7 +167,7 @@ class AccessDriver:
         if touched(changes, "ssh"):
             self.apply_ssh(want["ssh"])
         if touched(changes, "passwordPolicy"):
-            self.apply_policy(want["passwordPolicy"])
+            self.apply_policy(want["passwordPolicy"], _policy_keys(changes))
 
     def validate(self, want: dict[str, Any]) -> None:
         roles = {"admin"} | {r["name"] for r in want.get("roles") or []}
@@ -278,20 +285,22 @@ class AccessDriver:
         elif "enable" in ssh:
             raise DeviceError("access.ssh.enable needs systemd running on this host")
 
-    def apply_policy(self, policy: dict[str, Any]) -> None:
+    def apply_policy(self, policy: dict[str, Any], keys: set[str]) -> None:
+        """Our drop-in holds the keys the spec sets (`keys`, from the changes) and those it
+        held already; every other key keeps the host's value (pwquality.conf, other
+        drop-ins), not the value observed once and written back."""
         if not self.host.exists("/etc/security/pwquality.conf"):
             raise DeviceError("passwordPolicy needs libpam-pwquality (no pwquality.conf)")
+        held = config.key_values([self.host.read(PWQUALITY_DROPIN) or ""])
+        managed = keys | {k for k, credits in POLICY_KEYS.items() if credits[0] in held}
         lines = [MANAGED_HEADER.rstrip()]
-        if "lengthMin" in policy:
-            lines.append(f"minlen = {int(policy['lengthMin'])}")
-        for key, credits in (
-            ("atLeastOneDigit", ("dcredit",)),
-            ("atLeastOneSpecial", ("ocredit",)),
-            ("mixedUpperLowerLetters", ("ucredit", "lcredit")),
-        ):
-            if key in policy:
-                for credit in credits:
-                    lines.append(f"{credit} = {-1 if policy[key] else 0}")
+        for key, credits in POLICY_KEYS.items():
+            if key not in managed or key not in policy:
+                continue
+            if key == "lengthMin":
+                lines.append(f"minlen = {int(policy[key])}")
+                continue
+            lines += [f"{credit} = {-1 if policy[key] else 0}" for credit in credits]
         self.host.write(PWQUALITY_DROPIN, "\n".join(lines) + "\n")
 
     # -- checkpoint (ssh only: the part that can lock operators out) --------------------
@@ -308,3 +317,20 @@ class AccessDriver:
             else:
                 h.run(["systemctl", "enable", "--now", "ssh"], check=False)
                 h.run(["systemctl", "try-reload-or-restart", "ssh"], check=False)
+
+
+def _policy_keys(changes: Sequence[Change]) -> set[str]:
+    """The passwordPolicy keys the changes set (all of a whole policy's, when it is new)."""
+    keys: set[str] = set()
+    for change in changes:
+        path = [p for p in change.path[1:] if isinstance(p, str)]
+        after = change.after
+        if not path and isinstance(after, dict):  # the whole access area
+            after, path = after.get("passwordPolicy"), ["passwordPolicy"]
+        if path[:1] != ["passwordPolicy"]:
+            continue
+        if len(path) > 1:
+            keys.add(path[1])
+        elif isinstance(after, dict):
+            keys |= set(after)
+    return keys

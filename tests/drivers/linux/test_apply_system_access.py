@@ -148,3 +148,21 @@ def test_drift_of_either_host_name_is_a_change(
     assert converge(backend, "system", {"hostname": "gw-01"}) == []
     assert machine.read("/etc/hostname") == "gw-01\n"
     assert machine.read("/proc/sys/kernel/hostname") == "gw-01\n"
+
+
+def test_password_policy_writes_only_what_the_spec_sets(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    """Keys the spec leaves out keep the host's values: no `ocredit = 0` written back."""
+    machine.write("/etc/security/pwquality.conf", "ucredit = -1\nlcredit = -1\nocredit = -1\n")
+    assert converge(backend, "access", {"passwordPolicy": {"lengthMin": 12}}) == []
+    dropin = machine.read("/etc/security/pwquality.conf.d/50-reconciler.conf")
+    assert "minlen = 12" in dropin
+    assert "credit" not in dropin, dropin
+    policy = backend.driver("access").observe()["passwordPolicy"]
+    assert policy["atLeastOneSpecial"] and policy["mixedUpperLowerLetters"]  # the host's own
+    desired = {"passwordPolicy": {"lengthMin": 12, "atLeastOneDigit": True}}
+    assert converge(backend, "access", desired) == []
+    dropin = machine.read("/etc/security/pwquality.conf.d/50-reconciler.conf")
+    assert "minlen = 12" in dropin and "dcredit = -1" in dropin  # kept, and the new key
+    assert "ocredit" not in dropin and "ucredit" not in dropin
