@@ -1,6 +1,8 @@
 """update area: apt's periodic and unattended-upgrades settings, plus the apt-daily timer
-for `autoScan`. Our settings go in apt.conf.d/52reconciler, which sorts after Debian's
-20auto-upgrades and 50unattended-upgrades, so it wins."""
+for `autoScan`. Our settings go in apt.conf.d/99reconciler, which sorts after Debian's
+20auto-upgrades and 50unattended-upgrades and the usual local override (99local), so it
+wins; a file that sorts later and sets the same keys wins instead, and the apply says
+which file that is rather than failing to verify."""
 
 from __future__ import annotations
 
@@ -17,7 +19,14 @@ from reconciler.engine.ports import SecretLookup
 from reconciler.errors import DeviceError
 
 APT_DIR = "/etc/apt/apt.conf.d"
-APT_FILE = f"{APT_DIR}/52reconciler"
+APT_FILE = f"{APT_DIR}/99reconciler"
+OLD_APT_FILE = f"{APT_DIR}/52reconciler"
+"""Where earlier versions wrote (it lost to 99local); removed when ours is written."""
+KEYS = (
+    "APT::Periodic::Update-Package-Lists",
+    "APT::Periodic::Unattended-Upgrade",
+    "Unattended-Upgrade::Automatic-Reboot",
+)
 TIMER_DROPIN = "/etc/systemd/system/apt-daily.timer.d/50-reconciler.conf"
 UNSUPPORTED = ("allowOverCellular", "snapshotBeforeUpdate", "rebootSchedule", "maintenanceWindow")
 DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
@@ -59,6 +68,21 @@ class UpdateDriver:
         texts = [self.host.read(f"{APT_DIR}/{name}") or "" for name in self.host.listdir(APT_DIR)]
         return config.apt_conf(texts)
 
+    def refuse_later_overrides(self) -> None:
+        """apt reads apt.conf.d in name order, later files win: one after ours that sets our
+        keys would undo the change, so say which instead of writing what cannot hold."""
+        ours = APT_FILE.rsplit("/", 1)[1]
+        for name in sorted(self.host.listdir(APT_DIR)):
+            if name <= ours:
+                continue
+            later = config.apt_conf([self.host.read(f"{APT_DIR}/{name}") or ""])
+            if set(later) & set(KEYS):
+                keys = ", ".join(k for k in KEYS if k in later)
+                raise DeviceError(
+                    f"{APT_DIR}/{name} sets {keys} after {ours}, so it wins: "
+                    "remove those lines there, or rename it to sort before ours"
+                )
+
     def observe(self) -> dict[str, Any]:
         apt = self.settings()
         out: dict[str, Any] = {
@@ -91,7 +115,9 @@ class UpdateDriver:
             "Unattended-Upgrade::Automatic-Reboot "
             f'"{"true" if want.get("allowReboot") else "false"}";',
         ]
+        self.refuse_later_overrides()
         self.host.write(APT_FILE, "\n".join(lines) + "\n")
+        self.host.remove(OLD_APT_FILE)
         if calendar:
             self.host.write(
                 TIMER_DROPIN,

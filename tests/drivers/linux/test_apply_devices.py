@@ -141,3 +141,16 @@ def test_agent_hosted_areas_are_stored_with_fingerprints(backend: LinuxBackend) 
 def test_areas_without_a_linux_driver_say_so(backend: LinuxBackend) -> None:
     with pytest.raises(DeviceError, match="does not manage io"):
         backend.driver("io").apply(plan(backend, "io", {"do": {"1": {"state": "on"}}}), secrets)
+
+
+def test_update_settings_win_over_99local_and_name_a_later_override(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    machine.write("/etc/apt/apt.conf.d/99local", 'APT::Periodic::Unattended-Upgrade "0";\n')
+    machine.write("/etc/apt/apt.conf.d/52reconciler", "// written by an earlier version\n")
+    assert converge(backend, "update", {"allowUpdate": True}) == []  # ours sorts after 99local
+    assert not machine.path("/etc/apt/apt.conf.d/52reconciler").exists()
+    machine.write("/etc/apt/apt.conf.d/99zz-site", 'APT::Periodic::Unattended-Upgrade "0";\n')
+    changes = plan(backend, "update", {"allowUpdate": False, "allowReboot": True})
+    with pytest.raises(DeviceError, match=r"apt\.conf\.d/99zz-site sets .*Unattended-Upgrade"):
+        backend.driver("update").apply(changes, secrets)
