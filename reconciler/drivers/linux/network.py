@@ -112,16 +112,22 @@ class NetworkDriver:
             dns.apply(self.host, want.get("dns") or {})
 
     def pinned(self, name: str, iface: dict[str, Any], changes: Sequence[Change]) -> dict[str, Any]:
-        """`iface` as its file should say: `enabled: false` (always down) only when asked
-        for or already in the file. A link that is merely down (nothing has configured it
-        yet) is not pinned down: networkd would never bring it up for DHCP."""
+        """`iface` as its file should say: only what the spec sets or the file already
+        holds. `enabled: false` (always down) only when asked for or already in the file: a
+        link that is merely down (nothing has configured it yet) is not pinned down, or
+        networkd would never bring it up for DHCP. The link's MTU, observed, is not written
+        back as MTUBytes unless the spec sets one."""
+        held = self.configured(name) or {}
+        out = dict(iface)
         if (
-            iface.get("enabled") is False
+            out.get("enabled") is False
             and not touched(changes, "interfaces", name, "enabled")
-            and (self.configured(name) or {}).get("enabled") is not False
+            and held.get("enabled") is not False
         ):
-            return {k: v for k, v in iface.items() if k != "enabled"}
-        return iface
+            del out["enabled"]
+        if "mtu" in out and "mtu" not in held and not touched(changes, "interfaces", name, "mtu"):
+            del out["mtu"]
+        return out
 
     def changed_interfaces(self, changes: Sequence[Change], want: dict[str, Any]) -> list[str]:
         interfaces = want.get("interfaces") or {}

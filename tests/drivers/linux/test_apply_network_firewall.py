@@ -15,6 +15,15 @@ from reconciler.drivers.linux.runner import Completed, FakeRunner
 from reconciler.errors import DeviceError
 
 
+def test_the_links_own_mtu_is_not_written_back(backend: LinuxBackend, machine: FakeMachine) -> None:
+    """A spec without an MTU leaves the link's (1500, observed) to the host: no MTUBytes."""
+    changes = plan(backend, "network", {"interfaces": {"eth1": {"address": "10.92.0.9/24"}}})
+    backend.driver("network").apply(changes, secrets)
+    unit = machine.read("/etc/systemd/network/10-reconciler-eth1.network")
+    assert "Address=10.92.0.9/24" in unit and "MTUBytes" not in unit, unit
+    assert not [c for c in backend.host.runner.commands() if " mtu " in c]  # type: ignore[attr-defined]
+
+
 def test_static_interface_file_and_ip_commands(backend: LinuxBackend, machine: FakeMachine) -> None:
     runner = backend.host.runner
     changes = plan(
