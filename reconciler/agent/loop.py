@@ -562,8 +562,17 @@ class Agent:
         self.publish_status()  # the mark an apply started; the pass's status comes at its end
         subplan = _subplan(run.plan, run.now_apply)
         self.emit("apply.started", commit=run.revision, summary=subplan.summary)
+        agent = run.target.spec.spec.agent
+        confirm = agent.confirm if agent is not None else None
+        before = (self.memory.last_applied_revision, self.memory.last_applied_at)
         result = ops.run_apply(
-            run.target, subplan, run.backend, run.store, self.secrets, self.stop.is_set
+            run.target,
+            subplan,
+            run.backend,
+            run.store,
+            self.secrets,
+            self.stop.is_set,
+            hand_confirm=confirm.within if confirm is not None else None,
         )
         run.result = result
         self._operations_ran(run.revision, run.backend, subplan)
@@ -575,7 +584,66 @@ class Agent:
             error=result.error,
             applyId=result.apply_id,
         )
-        return self._applied(run.revision, result)
+        outcome = self._applied(run.revision, result)
+        if outcome is None and confirm is not None:
+            return self._await_confirm(run.revision, result.apply_id, confirm, before)
+        return outcome
+
+    def _await_confirm(
+        self, revision: str, apply_id: int, confirm: Any, before: tuple[str | None, str | None]
+    ) -> Outcome | None:
+        """agent.confirm: the apply's connectivity changes stay only once operators get in
+        over the new path (a fresh ssh login, an authenticated status request) within the
+        window; otherwise the engine's guard restores them and the commit counts as failed."""
+        from reconciler.confirmation import evidence
+        from reconciler.engine.safe import awaiting, confirm_by_hand
+
+        state = self.config.state_dir
+        pending = [e for e in awaiting(state) if e["applyId"] == apply_id]
+        if not pending:
+            return None
+        areas = ", ".join(sorted({e["area"] for e in pending}))
+        since = min(e["deadline"] for e in pending) - confirm.within
+        how = " or ".join("an ssh login" if v == "ssh" else "a status request" for v in confirm.via)
+        self.status.condition("Confirmed", False, "Waiting", f"{areas}: {how} within the window")
+        self.publish_status()
+        while time.time() < max(e["deadline"] for e in pending) and not self.stop.is_set():
+            found = evidence(state, confirm.via, since)
+            if found:
+                confirm_by_hand(state)
+                self.status.condition("Confirmed", True, "Confirmed", f"{areas} kept: {found}")
+                return None
+            self.stop.wait(0.5)
+        if self.stop.is_set():
+            note = "stopped before a confirmation: the guard reverts unless `reconcile confirm`"
+            return Outcome("Progressing", "Interrupted", note)
+        return self._not_confirmed(revision, apply_id, areas, confirm, before)
+
+    def _not_confirmed(
+        self,
+        revision: str,
+        apply_id: int,
+        areas: str,
+        confirm: Any,
+        before: tuple[str | None, str | None],
+    ) -> Outcome:
+        """Nobody confirmed: wait for the guard's revert, then count the commit as failed."""
+        from reconciler.engine.safe import awaiting
+
+        state, deadline = self.config.state_dir, time.monotonic() + 60
+        while [e for e in awaiting(state) if e["applyId"] == apply_id]:
+            if time.monotonic() > deadline or self.stop.wait(0.5):
+                break
+        self.memory.last_applied_revision, self.memory.last_applied_at = before
+        self.status.last_applied_commit, self.status.last_applied_at = before
+        self.memory.unverified = None
+        message = f"{areas} reverted: not confirmed within {confirm.within} s (history #{apply_id})"
+        self._count_failure(revision, "NotConfirmed", message)
+        stalled = self.memory.failed[revision]["count"] >= MAX_FAILURES
+        self.failures_in_row += 0 if stalled else 1
+        self.memory.save(state / AGENT_FILE)
+        self.status.condition("Confirmed", False, "NotConfirmed", message)
+        return Outcome("Stalled" if stalled else "Failed", "NotConfirmed", message)
 
     def _operations_ran(self, revision: str, backend: Any, plan: Plan) -> None:
         """The one-shot operations `plan` ran: into the status and an event each."""

@@ -27,6 +27,7 @@ from reconciler.api.responses import JSON, code_message, portal_error
 from reconciler.api.routes import OPERATIONS, POST_PATHS, PUBLIC_PATHS, SSE_ONLY
 from reconciler.api.sync import NoSpec, SyncReader
 from reconciler.api.tokens import TokenSigner, load_signing_key
+from reconciler.confirmation import RequestMark
 from reconciler.errors import DeviceError, OperationError
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class StatusApi:
         self.signer = TokenSigner(load_signing_key(context.state_dir), context.token_ttl)
         self.auth = Authenticator(self._spec, context.secrets)
         self.requests = RequestCounter()
+        self.mark = RequestMark(context.state_dir)
+        """An authenticated request confirms an agent's change (agent.confirm: status)."""
         self.started_at = time.time()
         self.closing = threading.Event()
         self.handlers = Handlers(self)
@@ -123,6 +126,7 @@ class StatusApi:
         """A status:read token; for /metrics also Basic of a metrics:read account (a static
         Prometheus config cannot renew tokens)."""
         if self._authorized(scope):
+            self.mark.touch()
             return True
         credentials = basic_credentials(scope["headers"])
         if scope["path"] != METRICS_PATH or credentials is None:
@@ -133,6 +137,8 @@ class StatusApi:
         client = scope.get("client")
         address = client[0] if client else ""
         result = await to_thread.run_sync(self.auth.login, user, password, address, METRICS_READ)
+        if result.ok:
+            self.mark.touch()
         return result.ok
 
     def _authorized(self, scope: Scope) -> bool:

@@ -58,6 +58,16 @@ class HealthCheck(SpecModel):
         return self
 
 
+class ConfirmSpec(SpecModel):
+    """Commit-confirmed for the agent: connectivity changes stay only if operators prove
+    they still get in (over the new path) within `within` seconds, else they are reverted."""
+
+    within: int = Field(default=120, ge=10, le=3600)
+    """Seconds after the change for the confirmation; then the revert guard restores it."""
+    via: list[Literal["ssh", "status"]] = Field(default=["ssh", "status"], min_length=1)
+    """What confirms: a fresh inbound ssh login, an authenticated status endpoint request."""
+
+
 class AgentSpec(SpecModel):
     policy: Policy | None = None
     """auto: apply changes; report: plan only (drift is reported, nothing applied)."""
@@ -68,3 +78,5 @@ class AgentSpec(SpecModel):
     """How long after an apply the checks may take to pass before the agent rolls back."""
     must_reach: list[HostPort] | None = None
     """host:port targets that connectivity changes must not cut (safe apply)."""
+    confirm: ConfirmSpec | None = None
+    """Commit-confirmed: connectivity changes wait for an inbound login to confirm them."""
