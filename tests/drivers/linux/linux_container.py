@@ -32,6 +32,7 @@ from pathlib import Path
 SUITE = "bookworm"
 PACKAGES = (
     *("systemd", "systemd-sysv", "dbus", "iproute2", "nftables", "openssh-server"),
+    "systemd-resolved",  # DNS through resolved (its postinst makes resolv.conf the stub)
     "netbase",  # /etc/protocols: nft resolves ipv6-icmp through it (a minbase lacks it)
     "libsqlite3-0",  # the host's Python, bound in, links it for sqlite3 (the history)
 )
