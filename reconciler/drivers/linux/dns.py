@@ -3,6 +3,8 @@ or a plain /etc/resolv.conf, whichever the host uses."""
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import Any
 
 from reconciler.drivers.linux.facts import config
@@ -94,4 +96,21 @@ def apply(host: Host, want: dict[str, Any]) -> None:
     lines = [MANAGED_HEADER.rstrip(), *(f"nameserver {s}" for s in servers)]
     if search:
         lines.append(f"search {' '.join(search)}")
-    host.write(RESOLV_CONF, "\n".join(lines) + "\n")
+    _rewrite_keeping_owner(host, RESOLV_CONF, "\n".join(lines) + "\n")
+
+
+def _rewrite_keeping_owner(host: Host, path: str, text: str) -> None:
+    """Replace a plain file with its mode and owner kept (a site may have made
+    /etc/resolv.conf 0444 or given it to another user); a new file gets 0644, root."""
+    try:
+        old = os.lstat(host.path(path))
+    except FileNotFoundError:
+        host.write(path, text)
+        return
+    if not stat.S_ISREG(old.st_mode):
+        host.write(path, text)
+        return
+    host.write(path, text, stat.S_IMODE(old.st_mode))
+    target = host.path(path)
+    if (target.stat().st_uid, target.stat().st_gid) != (old.st_uid, old.st_gid):
+        os.chown(target, old.st_uid, old.st_gid)

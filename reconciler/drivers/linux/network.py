@@ -109,7 +109,7 @@ class NetworkDriver:
         for name in names:
             self.make_live(name, want["interfaces"][name], metrics.get(name), links[name])
         if touched(changes, "dns"):
-            dns.apply(self.host, want.get("dns") or {})
+            dns.apply(self.host, _dns_wanted(want.get("dns") or {}, changes))
 
     def pinned(self, name: str, iface: dict[str, Any], changes: Sequence[Change]) -> dict[str, Any]:
         """`iface` as its file should say: only what the spec sets or the file already
@@ -304,3 +304,12 @@ class NetworkDriver:
             self.reload_renderer([n for n in snap["links"] if n in now])
         if self.host.systemd_running() and dns.mode(self.host) == "resolved":
             run(["systemctl", "try-restart", "systemd-resolved"], check=False)
+
+
+def _dns_wanted(want: dict[str, Any], changes: Sequence[Change]) -> dict[str, Any]:
+    """Servers given without `enabled` mean static DNS: the `enabled: false` observed
+    before (no static servers yet) must not switch the new servers off again."""
+    servers = touched(changes, "dns", "primary") or touched(changes, "dns", "secondary")
+    if servers and not touched(changes, "dns", "enabled") and want.get("primary"):
+        return {**want, "enabled": True}
+    return want

@@ -32,6 +32,7 @@ from pathlib import Path
 SUITE = "bookworm"
 PACKAGES = (
     *("systemd", "systemd-sysv", "dbus", "iproute2", "nftables", "openssh-server"),
+    "systemd-resolved",  # DNS through resolved (its postinst makes resolv.conf the stub)
     "netbase",  # /etc/protocols: nft resolves ipv6-icmp through it (a minbase lacks it)
     "libsqlite3-0",  # the host's Python, bound in, links it for sqlite3 (the history)
 )
@@ -40,7 +41,7 @@ SETUP = (
     "ln -sf /dev/null /etc/systemd/network/80-container-host0.network",
 )
 CACHE = Path(os.environ.get("RECONCILER_TEST_CACHE", "/var/cache/reconciler-tests"))
-TOOLS = ("debootstrap", "systemd-nspawn", "nsenter", "unshare", "ip", "dnsmasq")
+TOOLS = ("debootstrap", "systemd-nspawn", "nsenter", "unshare", "ip", "dnsmasq", "ssh")
 REPO = Path(__file__).resolve().parents[3]
 BOOT_TIMEOUT = 120.0
 """Last resort only: a boot takes about a second, a poweroff one or two."""
@@ -282,4 +283,34 @@ def dhcp_server(box: Container, subnet: str = "10.99.0") -> Iterator[str]:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+@contextmanager
+def ssh_path(box: Container, subnet: str = "10.98.0") -> Iterator[list[str]]:
+    """sshd inside with a fresh root key, reachable at `subnet`.2 over the container's veth
+    from a peer namespace of its own (as dhcp_server: the host's interfaces are not
+    touched). Yields the ssh command line up to the remote command."""
+    ns = f"rt-ssh-{box.name}"
+    key = box.dir / f"id-{box.name}"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    box.run("mkdir", "-p", "-m", "700", "/root/.ssh")
+    box.write("/root/.ssh/authorized_keys", key.with_suffix(".pub").read_text())
+    box.run("systemctl", "enable", "--now", "ssh.service")
+    box.run("ip", "addr", "add", f"{subnet}.2/24", "dev", "host0")
+    box.run("ip", "link", "set", "host0", "up")
+    sh = ["ip", "-n", ns]
+    try:
+        subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
+        subprocess.run(["ip", "link", "set", box.veth, "netns", ns], check=True)
+        subprocess.run([*sh, "addr", "add", f"{subnet}.1/24", "dev", box.veth], check=True)
+        subprocess.run([*sh, "link", "set", box.veth, "up"], check=True)
+        opts = ("BatchMode=yes", "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null")
+        opts += ("LogLevel=ERROR", "ConnectTimeout=2", "ConnectionAttempts=1")
+        yield [
+            *("ip", "netns", "exec", ns, "ssh", "-F", "/dev/null", "-i", str(key)),
+            *(f"-o{o}" for o in opts),
+            f"root@{subnet}.2",
+        ]
+    finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)

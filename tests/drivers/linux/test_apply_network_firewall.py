@@ -3,6 +3,7 @@ effect of the same commands is tested in network namespaces (test_netns.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,34 @@ def test_dns_through_systemd_resolved(backend: LinuxBackend, machine: FakeMachin
         "/etc/systemd/resolved.conf.d/50-reconciler.conf"
     )
     assert machine.path("/etc/resolv.conf").is_symlink()
+
+
+def test_dns_through_systemd_resolved_without_enabled(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    """Servers alone mean static DNS (issue 16: the observed `enabled: false` turned the
+    new drop-in off again and the apply failed with "does not report the change")."""
+    machine.link("/etc/resolv.conf", "../run/systemd/resolve/stub-resolv.conf")
+    machine.write("/etc/systemd/resolved.conf", "[Resolve]\n#DNS=\n")
+    desired = {"dns": {"primary": "10.0.7.53", "secondary": "10.0.7.54"}}
+    backend.driver("network").apply(plan(backend, "network", desired), secrets)
+    assert plan(backend, "network", desired) == []
+    dropin = machine.read("/etc/systemd/resolved.conf.d/50-reconciler.conf")
+    assert "DNS=10.0.7.53 10.0.7.54" in dropin
+
+
+def test_dns_rewrite_keeps_resolv_conf_mode_and_owner(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    path = machine.path("/etc/resolv.conf")
+    owner = (4321, 4322) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    os.chown(path, *owner)
+    path.chmod(0o604)
+    desired = {"dns": {"primary": "10.0.7.53"}}
+    backend.driver("network").apply(plan(backend, "network", desired), secrets)
+    assert "nameserver 10.0.7.53" in machine.read("/etc/resolv.conf")
+    after = path.lstat()
+    assert (after.st_uid, after.st_gid, after.st_mode & 0o7777) == (*owner, 0o604)
 
 
 FIREWALL = {
