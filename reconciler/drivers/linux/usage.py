@@ -1,5 +1,5 @@
 """Telemetry: CPU and memory usage from /proc. CPU is the busy share over a real interval
-of at least MIN_INTERVAL_S (as `mpstat 1 1` measures over one): a sample taken a few
+of at least MIN_INTERVAL_S, one second as `mpstat 1 1` measures: a sample taken a few
 milliseconds after the previous one measures only this tool's own run (100 %). A
 long-running process keeps the share of its last full interval between samples, so warm
 reads never wait; a one-shot read waits out the interval once."""
@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.drivers.linux.facts import procfs
 from reconciler.drivers.linux.host import Host
 
-MIN_INTERVAL_S = 0.5
+MIN_INTERVAL_S = 1.0
 
 
 class UsageSampler:
