@@ -12,6 +12,7 @@ from reconciler.engine.change import Item
 from reconciler.engine.credentials import fingerprint, hash_password
 from reconciler.engine.document import apply_changes
 from reconciler.engine.planner import make_plan, plan_changes
+from reconciler.output import Painter, plan_text
 
 SECRETS = {"wifi": "psk-value-123", "pw": "Password-Value-1"}
 
@@ -207,6 +208,9 @@ def test_unmanaged_content_of_an_owned_area_is_one_removal() -> None:
     after = apply_changes(FIREWALL_WITH_HAND_RULE, list(plan.changes))
     assert "unmanaged" not in after["firewall"]
     assert changes(desired, after) == []
+    text = plan_text(plan, Painter(False))
+    assert "- firewall.unmanaged (not produced by the spec):  (connectivity)" in text
+    assert f"        - {HAND_RULE}\n" in text
 
 
 def test_unmanaged_content_is_left_alone_when_the_spec_does_not_declare_the_area() -> None:
