@@ -41,14 +41,23 @@ def value_text(value: Any) -> str:
 
 
 def change_line(change: Change, paint: Painter) -> str:
+    from reconciler.engine.ports import UNMANAGED
+
     sym = paint(SYMBOL[change.op], change.op)
+    risk = f"  {paint('(' + change.risk + ')', 'risk')}" if change.risk != "none" else ""
+    listed = change.shown("before")
+    if change.path[1:] == (UNMANAGED,) and isinstance(listed, list):
+        lines = "".join(
+            f"\n        {sym} {line if isinstance(line, str) else value_text(line)}"
+            for line in listed
+        )
+        return f"    {sym} {change.dotted} (not produced by the spec):{risk}{lines}"
     if change.op == "replace":
         body = f"{value_text(change.shown('before'))} -> {value_text(change.shown('after'))}"
     elif change.op == "add":
         body = value_text(change.shown("after"))
     else:
-        body = value_text(change.shown("before"))
-    risk = f"  {paint('(' + change.risk + ')', 'risk')}" if change.risk != "none" else ""
+        body = value_text(listed)
     return f"    {sym} {change.dotted}: {body}{risk}"
 
 

@@ -9,7 +9,9 @@ secrets) or by crypt hash (account passwords); their values never enter a Change
 the device reports only as a fingerprint (file content) is compared by fingerprint. An item
 with `ensure: absent` is removed when present; a list area the registry marks `prunes`
 (files) prunes like `prune: true`. A one-shot area (`once`: operations) plans an `add` for
-each named item the device has not recorded, and nothing else.
+each named item the device has not recorded, and nothing else. Content a driver reports
+under `<area>.unmanaged` (engine.ports.UNMANAGED: in an area it owns whole, what the spec
+cannot express) is one `remove` whenever the spec declares the area.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from reconciler.engine.change import (
 )
 from reconciler.engine.credentials import fingerprint, verify_password
 from reconciler.engine.document import MISSING, Editor
-from reconciler.engine.ports import Inventory, SecretLookup
+from reconciler.engine.ports import UNMANAGED, Inventory, SecretLookup
 from reconciler.engine.risk import classify
 from reconciler.engine.verified import NoMemo, PasswordMemo
 
@@ -39,6 +41,7 @@ PRUNE_KEY = "prune"
 ENSURE_KEY = "ensure"
 """Item-level: `ensure: absent` removes a named item that is present (files)."""
 _ABSENT = "the spec says ensure: absent"
+_UNMANAGED = "not produced by the spec: the reconciler owns all of this area, so removed"
 
 
 def is_named_list(value: Any) -> bool:
@@ -211,7 +214,11 @@ def plan_changes(
             planner.one_shot((area,), want, observed.get(area, MISSING))
             continue
         prune = area in PRUNING_AREAS or (isinstance(want, dict) and want.get(PRUNE_KEY) is True)
-        planner.diff((area,), want, observed.get(area, MISSING), prune)
+        have = observed.get(area, MISSING)
+        planner.diff((area,), want, have, prune)
+        extra = have.get(UNMANAGED) if isinstance(have, Mapping) else None
+        if extra and not (isinstance(want, Mapping) and UNMANAGED in want):
+            planner.emit((area, UNMANAGED), None, extra, op="remove", reason=_UNMANAGED)
     return planner.changes
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from reconciler.profiles import HardwareProfile
 
 __all__ = [
+    "UNMANAGED",
     "AreaDriver",
     "Backend",
     "Checkpointing",
@@ -40,8 +41,19 @@ Inventory = Collection[tuple[str, str]]
 """(collection dotted path, item name) pairs the reconciler created."""
 
 
+UNMANAGED = "unmanaged"
+"""Key a driver's observe may add to an area it owns whole (the linux firewall's nftables
+table): one readable line per thing in it the spec cannot express and rendering the spec
+would not produce (a rule, chain or set added by hand), present only when there is any.
+The planner plans one `remove` of `<area>.unmanaged` whenever the spec declares the area;
+applying the area must then leave nothing unmanaged (the driver rewrites what it owns from
+the spec), so observing it again reports no such key. Drivers of areas they share with
+others (and the sim and portal backends) never report it."""
+
+
 class AreaDriver(Protocol):
-    """One area of one device: read it, execute changes to it."""
+    """One area of one device: read it, execute changes to it. An area the driver owns
+    whole may report content the spec cannot express under UNMANAGED."""
 
     def observe(self) -> Any: ...
 

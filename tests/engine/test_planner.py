@@ -12,6 +12,7 @@ from reconciler.engine.change import Item
 from reconciler.engine.credentials import fingerprint, hash_password
 from reconciler.engine.document import apply_changes
 from reconciler.engine.planner import make_plan, plan_changes
+from reconciler.output import Painter, plan_text
 
 SECRETS = {"wifi": "psk-value-123", "pw": "Password-Value-1"}
 
@@ -179,3 +180,52 @@ def test_fingerprints_are_never_shown() -> None:
     [change] = changes(desired, observed)
     assert "fp:sha256" not in str(change.as_dict())
     assert change.as_dict()["before"] == [{"ssid": "a", "psk": "(sensitive)"}]
+
+
+HAND_RULE = "rule input: tcp dport 2323 accept (handle 12)"
+FIREWALL_WITH_HAND_RULE: dict[str, Any] = {
+    "firewall": {
+        "inbound": [{"name": "ssh", "port": 22, "protocol": "tcp"}],
+        "unmanaged": [HAND_RULE],
+    }
+}
+
+
+def test_unmanaged_content_of_an_owned_area_is_one_removal() -> None:
+    desired = {"firewall": {"inbound": [{"name": "ssh", "port": 22, "protocol": "tcp"}]}}
+    plan = make_plan("d", "linux", desired, FIREWALL_WITH_HAND_RULE, secrets=lookup)
+    [change] = plan.changes
+    assert (change.dotted, change.op, change.before, change.after) == (
+        "firewall.unmanaged",
+        "remove",
+        [HAND_RULE],
+        None,
+    )
+    assert change.risk == "connectivity"
+    assert change.reason.startswith("not produced by the spec")
+    assert plan.as_dict()["changes"][0]["before"] == [HAND_RULE]
+    assert list(plan.patch) == [{"op": "remove", "path": "/firewall/unmanaged"}]
+    after = apply_changes(FIREWALL_WITH_HAND_RULE, list(plan.changes))
+    assert "unmanaged" not in after["firewall"]
+    assert changes(desired, after) == []
+    text = plan_text(plan, Painter(False))
+    assert "- firewall.unmanaged (not produced by the spec):  (connectivity)" in text
+    assert f"        - {HAND_RULE}\n" in text
+
+
+def test_unmanaged_content_is_left_alone_when_the_spec_does_not_declare_the_area() -> None:
+    assert changes({"system": {"hostname": "uno"}}, {**OBSERVED, **FIREWALL_WITH_HAND_RULE}) == []
+
+
+def test_unmanaged_is_planned_next_to_the_fields_the_spec_writes() -> None:
+    desired = {"firewall": {"inbound": [{"name": "ssh", "port": 2222, "protocol": "tcp"}]}}
+    found = changes(desired, FIREWALL_WITH_HAND_RULE)
+    assert [(c.dotted, c.op) for c in found] == [
+        ("firewall.inbound[ssh].port", "replace"),
+        ("firewall.unmanaged", "remove"),
+    ]
+
+
+def test_an_empty_unmanaged_list_plans_nothing() -> None:
+    desired = {"firewall": {"snat": True}}
+    assert changes(desired, {"firewall": {"snat": True, "unmanaged": []}}) == []

@@ -16,8 +16,10 @@ from reconciler.drivers.linux.backend import LinuxBackend
 from reconciler.drivers.linux.context import LinuxOptions
 from reconciler.drivers.linux.runner import SubprocessRunner
 from reconciler.engine.change import Plan
+from reconciler.engine.planner import make_plan
 from reconciler.engine.safe import PENDING, SafeApply
 from reconciler.engine.store import Store
+from reconciler.output import Painter, plan_text
 
 REASON = namespaces_usable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -168,3 +170,53 @@ def test_the_guard_reverts_when_the_applying_process_is_gone(net: Lab, tmp_path:
     assert record["by"] == "guard"
     assert connects(dev, "10.84.0.1", 8765)
     assert {c["status"] for c in store.changes_of(apply_id)} == {"reverted"}
+
+
+def test_a_rule_added_by_hand_to_the_owned_table_is_planned_and_removed(
+    net: Lab, tmp_path: Path
+) -> None:
+    """Issue 16: the reconciler's table is exactly what the spec says. A hand-added rule in
+    it opens a port the spec does not: plan shows it, apply removes it; a rule in another
+    table is neither reported nor touched."""
+    dev, peer = net.ns("dev"), net.ns("peer")
+    net.veth(dev, "eth0", "10.86.0.2/24", peer, "up0", "10.86.0.1/24")
+    net.serve(dev, "10.86.0.2", 8502)
+    net.serve(dev, "10.86.0.2", 2323)
+    net.serve(peer, "10.86.0.1", 8765)
+    backend = device(tmp_path, dev, must_reach=("10.86.0.1:8765",), confirm_window=6.0)
+    desired = {"inbound": [{"name": "modbus", "port": 8502, "protocol": "tcp"}]}
+    backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
+    assert plan(backend, "firewall", desired) == []
+    assert not connects(peer, "10.86.0.2", 2323, timeout=0.5)
+
+    sh("nft", "add rule inet reconciler input tcp dport 2323 accept", ns=dev)
+    sh(
+        "nft",
+        "add table inet other; add chain inet other keep { type filter hook input "
+        "priority 10; policy accept; }; add rule inet other keep tcp dport 2424 accept",
+        ns=dev,
+    )
+    assert connects(peer, "10.86.0.2", 2323)  # the hand rule opened the port
+
+    observed = {"firewall": backend.driver("firewall").observe()}
+    [line] = observed["firewall"]["unmanaged"]
+    assert line.startswith("rule input: tcp dport 2323 accept (handle ")
+    shown = make_plan("dev", "linux", {"firewall": desired}, observed, secrets=secrets)
+    [change] = shown.as_dict()["changes"]
+    assert (change["path"], change["op"], change["before"]) == (
+        "firewall.unmanaged",
+        "remove",
+        [line],
+    )
+    assert f"        - {line}\n" in plan_text(shown, Painter(False))
+
+    result, _ = engine_apply(backend, "firewall", desired)
+    assert result.status == "applied", result.error
+    table = sh("nft", "-j", "list", "table", "inet", "reconciler", ns=dev).stdout
+    assert '"dport"' in table and "2323" not in table
+    assert not connects(peer, "10.86.0.2", 2323, timeout=0.5)
+    assert connects(peer, "10.86.0.2", 8502)
+    assert plan(backend, "firewall", desired) == []
+    assert "unmanaged" not in backend.driver("firewall").observe()
+    other = sh("nft", "list", "table", "inet", "other", ns=dev).stdout
+    assert "tcp dport 2424 accept" in other
