@@ -157,7 +157,7 @@ def test_concurrent_applies_never_corrupt_state(
                 text=True,
             )
         )
-    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    outcomes = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in procs]
     for code, err in outcomes:
         assert code == 0 or "another apply is running" in err, err
     assert any(code == 0 for code, _ in outcomes)

@@ -117,7 +117,7 @@ def _restart_and_stop(
         agent, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        wait_for(lambda: _safe_read(slave, 2, 1) == [1234], "the master polled", 60)
+        wait_for(lambda: _safe_read(slave, 2, 1) == [1234], "the master polled", 180)
         assert _safe_read(slave, 0, 2) == [epoch >> 16, epoch & 0xFFFF], f"restart {attempt}"
         assert _text(_safe_read(slave, 3, 12)) == commit[:24], f"restart {attempt}: commit zone"
         status = json.loads((state / "status.json").read_text())
@@ -125,11 +125,11 @@ def _restart_and_stop(
         retained = statuses.wait_for(
             f"restart {attempt}: the MQTT status",
             lambda m: m.at > started and bool(m.payload) and m.data.get("online") is True,
-            timeout=60,
+            timeout=180,
         )
         assert (retained.data["lastAppliedCommit"], retained.data["lastAppliedAt"]) == (commit, at)
         proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=60)[0]
+        output = proc.communicate(timeout=120)[0]
     finally:
         if proc.poll() is None:
             proc.kill()
