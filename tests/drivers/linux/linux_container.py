@@ -258,6 +258,16 @@ def booted(lower: Path) -> Iterator[Container]:
         box.remove()
 
 
+def _host_end_in(ns: str, box: Container, subnet: str) -> None:
+    """A new network namespace `ns` holding the host end of the container's veth, as
+    `subnet`.1/24 (the host's own interfaces are never touched); the caller deletes it."""
+    sh = ["ip", "-n", ns]
+    subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
+    subprocess.run(["ip", "link", "set", box.veth, "netns", ns], check=True)
+    subprocess.run([*sh, "addr", "add", f"{subnet}.1/24", "dev", box.veth], check=True)
+    subprocess.run([*sh, "link", "set", box.veth, "up"], check=True)
+
+
 @contextmanager
 def dhcp_server(box: Container, subnet: str = "10.99.0") -> Iterator[str]:
     """dnsmasq serving DHCP on the host end of the container's veth, moved into a peer
@@ -265,12 +275,8 @@ def dhcp_server(box: Container, subnet: str = "10.99.0") -> Iterator[str]:
     ns = f"rt-dhcp-{box.name}"
     leases = box.dir / f"leases-{box.name}"
     server: subprocess.Popen[bytes] | None = None
-    sh = ["ip", "-n", ns]
     try:
-        subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
-        subprocess.run(["ip", "link", "set", box.veth, "netns", ns], check=True)
-        subprocess.run([*sh, "addr", "add", f"{subnet}.1/24", "dev", box.veth], check=True)
-        subprocess.run([*sh, "link", "set", box.veth, "up"], check=True)
+        _host_end_in(ns, box, subnet)
         with (box.dir / f"dnsmasq-{box.name}.log").open("wb") as log:
             server = subprocess.Popen(
                 ["ip", "netns", "exec", ns, "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
@@ -299,12 +305,8 @@ def ssh_path(box: Container, subnet: str = "10.98.0") -> Iterator[list[str]]:
     box.run("systemctl", "enable", "--now", "ssh.service")
     box.run("ip", "addr", "add", f"{subnet}.2/24", "dev", "host0")
     box.run("ip", "link", "set", "host0", "up")
-    sh = ["ip", "-n", ns]
     try:
-        subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
-        subprocess.run(["ip", "link", "set", box.veth, "netns", ns], check=True)
-        subprocess.run([*sh, "addr", "add", f"{subnet}.1/24", "dev", box.veth], check=True)
-        subprocess.run([*sh, "link", "set", box.veth, "up"], check=True)
+        _host_end_in(ns, box, subnet)
         opts = ("BatchMode=yes", "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null")
         opts += ("LogLevel=ERROR", "ConnectTimeout=2", "ConnectionAttempts=1")
         yield [
