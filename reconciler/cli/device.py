@@ -318,15 +318,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def _awaiting(state_dir: Path, apply_id: int | None) -> list[dict[str, Any]]:
     """The areas of apply `apply_id` that wait for `reconcile confirm`, with their deadline."""
-    import time
-
     from reconciler.engine.safe import awaiting
+    from reconciler.syncstatus import iso
 
     return [
-        {
-            "area": e["area"],
-            "deadline": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e["deadline"])),
-        }
+        {"area": e["area"], "deadline": iso(e["deadline"])}
         for e in awaiting(state_dir)
         if e["applyId"] == apply_id
     ]
@@ -340,8 +336,9 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     kept = confirm_by_hand(options.state_dir(args))
     if args.json:
         emit_json({"confirmed": [{"area": e["area"], "applyId": e["applyId"]} for e in kept]})
-    for entry in [] if args.json else kept:
-        print(f"Confirmed: {entry['area']} of apply #{entry['applyId']} is kept.")
+    else:
+        for entry in kept:
+            print(f"Confirmed: {entry['area']} of apply #{entry['applyId']} is kept.")
     if not kept:
         _err(
             "nothing waits for confirmation: no `apply --confirm` is pending, or its window "

@@ -8,7 +8,6 @@ update lock defers is not recorded (it runs on a later pass); the others still r
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from reconciler.drivers.updatelock import update_lock
 from reconciler.engine.change import Change
 from reconciler.errors import DeviceDeferred, DeviceError, DeviceFailed
+from reconciler.syncstatus import iso
 
 LOCKED = frozenset({"reboot", "shutdown", "restartService"})
 """Actions an update lock held by an application defers."""
@@ -24,10 +24,6 @@ LOCKED = frozenset({"reboot", "shutdown", "restartService"})
 Record = list[dict[str, Any]]
 Perform = Callable[[dict[str, Any]], str]
 """Runs one operation; returns a detail for the record (''), raises DeviceError on failure."""
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def run_operations(
@@ -73,7 +69,7 @@ def _run_one(
         "name": op["name"],
         "action": op["action"],
         "result": "running",
-        "at": _now(),
+        "at": iso(),
     }
     record.append(entry)
     save(record)

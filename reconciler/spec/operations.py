@@ -21,8 +21,6 @@ from reconciler.spec.services import ServiceName
 Action = Literal["reboot", "shutdown", "blink", "restartService", "command"]
 WINDOWED: frozenset[str] = frozenset({"reboot", "shutdown"})
 """Actions that wait for the maintenance window unless the spec says `window: false`."""
-LOCKED: frozenset[str] = frozenset({"reboot", "shutdown", "restartService"})
-"""Actions an update lock held by an application defers."""
 
 
 class Operation(SpecModel):
