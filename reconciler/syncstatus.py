@@ -62,12 +62,18 @@ class Waiting(CamelModel):
 
 
 class OperationRun(CamelModel):
+    """One run of a one-shot operation (spec.operations), as the device records it; the
+    MQTT `operation.result` event carries the same fields."""
+
     name: str
+    """The operation's name: it runs at most once per device."""
     action: str
+    """reboot, shutdown, blink, restartService or command."""
     result: str
-    """ok, failed, or running (recorded before it started)."""
+    """ok, failed, or running (the record kept before it started, e.g. while rebooting)."""
     at: str
     detail: str | None = None
+    """A command's exit code, or why the operation failed."""
 
 
 class Condition(CamelModel):

@@ -189,11 +189,7 @@ class RetainedReader:
                 tick()
 
     def close(self) -> None:
-        try:
-            self.client.disconnect()
-            self.client.loop(timeout=0.1)
-        except Exception:  # closing a dead connection: nothing left to tell anyone
-            pass
+        close_client(self.client)
 
 
 def read_retained(
@@ -247,8 +243,13 @@ def publish_retained(options: BrokerOptions, topic: str, payload: bytes) -> None
             if info is None and connected.is_set() and not failed:
                 info = client.publish(topic, payload, qos=1, retain=True)
     finally:
-        try:
-            client.disconnect()
-            client.loop(timeout=0.1)
-        except Exception:  # closing a dead connection: nothing left to tell anyone
-            pass
+        close_client(client)
+
+
+def close_client(client: mqtt.Client) -> None:
+    """Disconnect and let the DISCONNECT go out; a dead connection is just dropped."""
+    try:
+        client.disconnect()
+        client.loop(timeout=0.1)
+    except Exception:  # closing a dead connection: nothing left to tell anyone
+        pass

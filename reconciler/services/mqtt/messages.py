@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
-from reconciler.syncstatus import CamelModel, SyncFields
+from reconciler.syncstatus import CamelModel, OperationRun, SyncFields
 
 MAX_SYNC_PAYLOAD = 1024
 """Bytes; a sync trigger carries at most an id and a reason, anything bigger is refused."""
@@ -126,21 +126,13 @@ class SyncRequested(Envelope):
     reason: str | None = None
 
 
-class OperationResult(Envelope):
-    """A one-shot operation of the spec (`spec.operations`) ran on the device."""
+class OperationResult(Envelope, OperationRun):
+    """A one-shot operation of the spec (`spec.operations`) ran on the device; the fields
+    are reconciler.syncstatus.OperationRun."""
 
     type: Literal["event"] = "event"
     event: Literal["operation.result"] = "operation.result"
     commit: str
-    name: str
-    """The operation's name: it runs at most once per device."""
-    action: str
-    """reboot, shutdown, blink, restartService or command."""
-    result: str
-    """ok, failed, or running (the record kept before it started, e.g. while rebooting)."""
-    at: str
-    detail: str | None = None
-    """A command's exit code, or why the operation failed."""
 
 
 EVENTS: dict[str, type[Envelope]] = {
