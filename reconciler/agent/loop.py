@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from reconciler.engine.applier import ApplyResult
     from reconciler.engine.change import Change, Plan
     from reconciler.operations import Target
+    from reconciler.spec.agent import ConfirmSpec
 
 log = logging.getLogger("reconciler.agent")
 
@@ -589,25 +590,36 @@ class Agent:
             return self._await_confirm(run.revision, result.apply_id, confirm, before)
         return outcome
 
+    def _pending_confirm(self, apply_id: int) -> list[dict[str, Any]]:
+        """The areas of apply `apply_id` whose revert guard waits for a confirmation."""
+        from reconciler.engine.safe import awaiting
+
+        return [e for e in awaiting(self.config.state_dir) if e["applyId"] == apply_id]
+
     def _await_confirm(
-        self, revision: str, apply_id: int, confirm: Any, before: tuple[str | None, str | None]
+        self,
+        revision: str,
+        apply_id: int,
+        confirm: ConfirmSpec,
+        before: tuple[str | None, str | None],
     ) -> Outcome | None:
         """agent.confirm: the apply's connectivity changes stay only once operators get in
         over the new path (a fresh ssh login, an authenticated status request) within the
         window; otherwise the engine's guard restores them and the commit counts as failed."""
         from reconciler.confirmation import evidence
-        from reconciler.engine.safe import awaiting, confirm_by_hand
+        from reconciler.engine.safe import confirm_by_hand
 
         state = self.config.state_dir
-        pending = [e for e in awaiting(state) if e["applyId"] == apply_id]
+        pending = self._pending_confirm(apply_id)
         if not pending:
             return None
         areas = ", ".join(sorted({e["area"] for e in pending}))
         since = min(e["deadline"] for e in pending) - confirm.within
+        deadline = max(e["deadline"] for e in pending)
         how = " or ".join("an ssh login" if v == "ssh" else "a status request" for v in confirm.via)
         self.status.condition("Confirmed", False, "Waiting", f"{areas}: {how} within the window")
         self.publish_status()
-        while time.time() < max(e["deadline"] for e in pending) and not self.stop.is_set():
+        while time.time() < deadline and not self.stop.is_set():
             found = evidence(state, confirm.via, since)
             if found:
                 confirm_by_hand(state)
@@ -624,14 +636,12 @@ class Agent:
         revision: str,
         apply_id: int,
         areas: str,
-        confirm: Any,
+        confirm: ConfirmSpec,
         before: tuple[str | None, str | None],
     ) -> Outcome:
         """Nobody confirmed: wait for the guard's revert, then count the commit as failed."""
-        from reconciler.engine.safe import awaiting
-
         state, deadline = self.config.state_dir, time.monotonic() + 60
-        while [e for e in awaiting(state) if e["applyId"] == apply_id]:
+        while self._pending_confirm(apply_id):
             if time.monotonic() > deadline or self.stop.wait(0.5):
                 break
         self.memory.last_applied_revision, self.memory.last_applied_at = before

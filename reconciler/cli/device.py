@@ -65,7 +65,7 @@ def arguments_apply(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument(
         "--confirm",
-        type=options.seconds(1, 86400),
+        type=options.number_in(1, 86400),
         metavar="SECONDS",
         help="commit-confirmed: changes that can cut connectivity are reverted after SECONDS "
         "unless `reconcile confirm` runs (from a new session, over the new path)",

@@ -159,8 +159,8 @@ def has_target(args: argparse.Namespace) -> bool:
     return bool(args.file or args.fleet or args.device)
 
 
-def seconds(low: float, high: float) -> Callable[[str], float]:
-    """An argparse type: a number of seconds from `low` to `high`."""
+def number_in(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number from `low` to `high` (seconds, a rate)."""
 
     def parse(value: str) -> float:
         try:

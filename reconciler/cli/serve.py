@@ -217,7 +217,7 @@ def _add_limit_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--header-timeout",
-        type=options.seconds(0.1, 30),
+        type=options.number_in(0.1, 30),
         default=d.header_timeout,
         metavar="S",
         help="close a connection whose request is not complete this long after it "
@@ -239,7 +239,7 @@ def _add_limit_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--rate-limit",
-        type=options.seconds(0, 1_000_000),
+        type=options.number_in(0, 1_000_000),
         default=d.rate,
         metavar="PER_S",
         help=f"requests per second per client address (429 beyond; 0: off; default: {d.rate:g})",
