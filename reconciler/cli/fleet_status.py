@@ -211,7 +211,26 @@ def status_text(status: FleetStatus) -> str:
     if held:
         lines += ["", f"Held by the rollout waves ({len(held)}):"]
         lines += [f"  {row.name}: {row.held}" for row in held]
+    lines += operation_lines(status)
     if status.not_in_repo:
         lines += ["", f"Reporting but not in the repo ({len(status.not_in_repo)}):"]
         lines += table(status.not_in_repo)
     return "\n".join(lines) + "\n"
+
+
+def operation_lines(status: FleetStatus) -> list[str]:
+    """One line per operation: how many devices report each result; the devices named where
+    it failed or still runs (a reboot in progress), since those need a look."""
+    tally = status.operation_tally()
+    if not tally:
+        return []
+    lines = ["", f"Operations ({len(tally)}):"]
+    for (name, action), results in sorted(tally.items()):
+        counts = ", ".join(
+            f"{result} {len(devices)}" for result, devices in sorted(results.items())
+        )
+        lines.append(f"  {name} ({action}): {counts}")
+        for result in ("failed", "running"):
+            if results.get(result):
+                lines.append(f"    {result}: {', '.join(sorted(results[result]))}")
+    return lines

@@ -75,6 +75,8 @@ class Row:
     groups: list[str]
     held: str | None = None
     """Why the rollout waves hold the newest commit from this device (None: they do not)."""
+    operations: tuple[dict[str, Any], ...] = ()
+    """The one-shot operations the device reported it ran (its status's `operations`)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +115,20 @@ def row_of(name: str, message: dict[str, Any] | None, groups: list[str]) -> Row:
         waiting=len(waiting) if online and isinstance(waiting, list) else 0,
         groups=groups,
         held=_held(waiting) if online else None,
+        operations=_operations(message.get("operations")),
+    )
+
+
+OPERATION_KEYS = ("name", "action", "result", "at", "detail")
+
+
+def _operations(reported: Any) -> tuple[dict[str, Any], ...]:
+    """The well-formed entries of a status's `operations` list, with the documented keys."""
+    runs = reported if isinstance(reported, list) else []
+    return tuple(
+        {key: run.get(key) for key in OPERATION_KEYS}
+        for run in runs
+        if isinstance(run, dict) and isinstance(run.get("name"), str)
     )
 
 
@@ -150,7 +166,18 @@ class FleetStatus:
             "notInRepo": [row.as_json() for row in self.not_in_repo],
             "commit": {"commit": self.target, "devices": self.on_target},
             "held": [{"name": r.name, "reason": r.held} for r in self.devices if r.held],
+            "operations": [{"device": r.name, **run} for r in self.devices for run in r.operations],
         }
+
+    def operation_tally(self) -> dict[tuple[str, str], dict[str, list[str]]]:
+        """(operation name, action) -> result -> the devices that reported it: a rollout of
+        one operation across the fleet at a glance."""
+        tally: dict[tuple[str, str], dict[str, list[str]]] = {}
+        for row in self.devices:
+            for run in row.operations:
+                key = (str(run["name"]), str(run.get("action") or "-"))
+                tally.setdefault(key, {}).setdefault(str(run.get("result")), []).append(row.name)
+        return tally
 
 
 def fleet_status(

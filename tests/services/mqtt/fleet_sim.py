@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -58,9 +59,17 @@ def write_repo(root: Path, devices: dict[str, dict[str, str]], groups: dict[str,
     return head.stdout.strip()
 
 
-def status(name: str, state: str, commit: str | None, seq: int = 1, drift: int = 0) -> bytes:
+def status(
+    name: str,
+    state: str,
+    commit: str | None,
+    seq: int = 1,
+    drift: int = 0,
+    operations: list[dict[str, Any]] | None = None,
+) -> bytes:
     """The retained status an agent publishes (the uplink's Status model)."""
-    fields = {
+    fields: dict[str, Any] = {
+        "operations": operations or [],
         "syncState": state,
         "lastFetchedCommit": commit,
         "lastAppliedCommit": commit,

@@ -281,3 +281,39 @@ def test_over_websocket_and_unreachable_broker(
     assert gone.returncode == 1 and gone.stdout == ""
     assert gone.stderr.startswith("error: ") and "refused the connection" in gone.stderr
     assert gone.stderr.count("\n") == 1
+
+
+def test_operation_results_across_the_fleet(tmp_path: Path, broker: Broker) -> None:
+    """A one-shot operation rolled out to a site: each device's reported run is in --json,
+    and the text tallies the results per operation, naming the devices that failed or are
+    still rebooting."""
+    devices = {f"op-{i}": {"site": "a"} for i in range(4)}
+    head = write_repo(tmp_path / "repo", devices, {"site-a": "site: a"})
+    at = "2026-12-07T02:00:00Z"
+
+    def ran(result: str, detail: str | None = None) -> list[dict[str, Any]]:
+        run = {"name": "bios-reboot-2026-12", "action": "reboot", "result": result, "at": at}
+        return [run | {"detail": detail}]
+
+    reports = {
+        "op-0": status("op-0", "Synced", head, operations=ran("ok")),
+        "op-1": status("op-1", "Synced", head, operations=ran("ok")),
+        "op-2": status("op-2", "Failed", head, operations=ran("failed", "exit code 1")),
+        "op-3": status("op-3", "Progressing", head, operations=ran("running")),
+    }
+    publish_retained(
+        Endpoint(broker.port), ((f"{PREFIX}/{n}/status", p) for n, p in reports.items())
+    )
+    out = json.loads(fleet_status(broker, tmp_path / "repo", "--json").stdout)
+    runs = {run["device"]: run for run in out["operations"]}
+    assert runs["op-2"] == {
+        "device": "op-2", "name": "bios-reboot-2026-12", "action": "reboot",
+        "result": "failed", "at": at, "detail": "exit code 1",
+    }  # fmt: skip
+    assert [runs[f"op-{i}"]["result"] for i in range(4)] == ["ok", "ok", "failed", "running"]
+    assert "operations" not in out["devices"][0]  # the rows keep the contract's keys
+
+    text = fleet_status(broker, tmp_path / "repo").stdout
+    assert "Operations (1):" in text
+    assert "  bios-reboot-2026-12 (reboot): failed 1, ok 2, running 1" in text
+    assert "    failed: op-2" in text and "    running: op-3" in text
