@@ -65,3 +65,16 @@ def test_every_backend_of_the_registry_has_an_opener() -> None:
     from reconciler.operations import OPENERS
 
     assert set(OPENERS) == set(BACKENDS)
+
+
+def test_every_linux_area_has_a_driver_that_imports(tmp_path: Path) -> None:
+    """The linux drivers are imported when an area is used; each one the registry says the
+    backend implements must resolve to a driver with observe and apply."""
+    from reconciler.drivers.linux.areas import DRIVERS, STORED, NotManaged
+
+    backend = _linux(tmp_path)
+    assert set(implemented_by("linux")) == set(DRIVERS) | set(STORED)
+    for area in DRIVERS:
+        driver = backend.driver(area)
+        assert not isinstance(driver, NotManaged), area
+        assert callable(driver.observe) and callable(driver.apply), area

@@ -4,44 +4,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from reconciler.areas import implemented_by
-from reconciler.drivers.linux.access import AccessDriver
 from reconciler.drivers.linux.context import Context, LinuxOptions
-from reconciler.drivers.linux.firewall import FirewallDriver
-from reconciler.drivers.linux.gpio import GpioDriver
 from reconciler.drivers.linux.host import Host
-from reconciler.drivers.linux.leds import LedsDriver
-from reconciler.drivers.linux.managed_files import FilesDriver
-from reconciler.drivers.linux.network import NetworkDriver
-from reconciler.drivers.linux.operations import OperationsDriver
 from reconciler.drivers.linux.runner import SubprocessRunner
-from reconciler.drivers.linux.serial import SerialDriver
-from reconciler.drivers.linux.services import ServicesDriver
 from reconciler.drivers.linux.stored import StoredDriver
-from reconciler.drivers.linux.system import SystemDriver
-from reconciler.drivers.linux.update import UpdateDriver
-from reconciler.drivers.linux.watchdog import WatchdogDriver
 from reconciler.engine.change import Change
 from reconciler.engine.ports import AreaDriver, SecretLookup
 from reconciler.errors import DeviceUnavailable
 
-DRIVERS: dict[str, Any] = {
-    "system": SystemDriver,
-    "network": NetworkDriver,
-    "firewall": FirewallDriver,
-    "access": AccessDriver,
-    "watchdog": WatchdogDriver,
-    "gpio": GpioDriver,
-    "leds": LedsDriver,
-    "serial": SerialDriver,
-    "services": ServicesDriver,
-    "update": UpdateDriver,
-    "files": FilesDriver,
-    "operations": OperationsDriver,
+DRIVERS: dict[str, str] = {
+    "system": "system:SystemDriver",
+    "network": "network:NetworkDriver",
+    "firewall": "firewall:FirewallDriver",
+    "access": "access:AccessDriver",
+    "watchdog": "watchdog:WatchdogDriver",
+    "gpio": "gpio:GpioDriver",
+    "leds": "leds:LedsDriver",
+    "serial": "serial:SerialDriver",
+    "services": "services:ServicesDriver",
+    "update": "update:UpdateDriver",
+    "files": "managed_files:FilesDriver",
+    "operations": "operations:OperationsDriver",
 }
+"""area -> `module:Class` under reconciler.drivers.linux, imported when the area is used:
+a plan of two areas does not pay for importing the other drivers (crypt, nftables, ...)."""
 STORED = ("modbus", "cloud")
 """Areas whose settings the agent's own services read: kept in the state dir."""
 CONFIG_AREAS = implemented_by("linux")
@@ -62,7 +53,9 @@ class NotManaged:
 
 def make_driver(ctx: Context, area: str) -> AreaDriver:
     if area in DRIVERS:
-        driver: AreaDriver = DRIVERS[area](ctx)
+        module, _, name = DRIVERS[area].partition(":")
+        driver_class = getattr(import_module(f"reconciler.drivers.linux.{module}"), name)
+        driver: AreaDriver = driver_class(ctx)
         return driver
     if area in STORED:
         return StoredDriver(ctx, area)
