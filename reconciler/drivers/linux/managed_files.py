@@ -41,18 +41,25 @@ class FilesDriver:
         return _ids(self.host.read("/etc/passwd")), _ids(self.host.read("/etc/group"))
 
     def observe(self) -> list[dict[str, Any]]:
+        return self._observe(sorted(self.ctx.file_paths))
+
+    def _observe(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+        """The files among `paths` that exist, each with its fingerprint, mode and owners.
+        Plain os.path joins: this runs once per managed file, where pathlib costs show."""
         users, groups = self._accounts()
         user_names = {v: k for k, v in users.items()}
         group_names = {v: k for k, v in groups.items()}
+        root = os.fspath(self.host.root)
         out: list[dict[str, Any]] = []
-        for path in sorted(self.ctx.file_paths):
+        for path in paths:
+            full = os.path.join(root, path.lstrip("/"))
             try:
-                st = os.lstat(self.host.path(path))
+                st = os.lstat(full)
             except OSError:
                 continue
             item: dict[str, Any] = {"name": path}
             if stat.S_ISREG(st.st_mode):
-                with open(self.host.path(path), "rb") as fh:
+                with open(full, "rb") as fh:
                     item["content"] = fingerprint_bytes(fh.read())
                 item["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
                 item["owner"] = user_names.get(st.st_uid, str(st.st_uid))
@@ -62,13 +69,14 @@ class FilesDriver:
 
     def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
         by_path: dict[str, list[Change]] = {}
+        state = os.path.realpath(self.ctx.state_dir)
         for change in changes:
             last = change.path[1] if len(change.path) > 1 else None
             if not isinstance(last, Item):
                 raise DeviceRefused("files: a change must name one file")
-            self._refuse_state_dir(last.name)
+            self._refuse_state_dir(last.name, state)
             by_path.setdefault(last.name, []).append(change)
-        after = desired_after("files", self.observe(), changes)
+        after = desired_after("files", self._observe(sorted(by_path)), changes)
         wanted = {i["name"]: i for i in after if isinstance(i, dict)}
         writes: list[tuple[Path, bytes, int]] = []
         modes: list[tuple[str, int]] = []
@@ -113,8 +121,8 @@ class FilesDriver:
             gid = groups[want["group"]]
         os.chown(self.host.path(path), uid, gid)
 
-    def _refuse_state_dir(self, path: str) -> None:
+    def _refuse_state_dir(self, path: str, state: str) -> None:
+        """`state` is the state dir's real path; symlinks in `path` are resolved too."""
         target = os.path.realpath(self.host.path(path))
-        state = os.path.realpath(self.ctx.state_dir)
         if target == state or target.startswith(state + os.sep):
             raise DeviceRefused(f"{path} is inside the reconciler's state dir {state}")
