@@ -93,6 +93,16 @@ def test_undefined_role_is_refused(backend: LinuxBackend, machine: FakeMachine) 
     assert "x1:" not in machine.read("/etc/passwd")
 
 
+def test_a_doc_user_name_linux_cannot_hold_is_refused_with_the_reason(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    """The gateway doc allows `Ops.Lead@plant-a`; a Linux account cannot be named so."""
+    changes = plan(backend, "access", {"users": [{"name": "Ops.Lead@plant-a"}]})
+    with pytest.raises(DeviceError, match="cannot be a Linux account: the linux backend takes"):
+        backend.driver("access").apply(changes, secrets)
+    assert "Ops.Lead" not in machine.read("/etc/passwd")
+
+
 def test_sshd_dropin_and_password_policy(backend: LinuxBackend, machine: FakeMachine) -> None:
     desired = {
         "ssh": {"port": 2222, "passwordAuthentication": False},
