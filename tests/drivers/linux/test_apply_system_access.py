@@ -3,15 +3,23 @@ the fake root's /etc (shadow-utils --prefix), never against this machine's."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from linux_converge import SECRETS, converge, plan, secrets
 from linux_fakehost import ED25519, FakeMachine
 
 from reconciler.drivers.linux.backend import LinuxBackend
+from reconciler.drivers.linux.context import LinuxOptions
+from reconciler.drivers.linux.runner import SubprocessRunner
 from reconciler.engine.credentials import verify_password
 from reconciler.errors import DeviceError
 
 HASH = "$6$rounds=5000$abcdefgh$" + "a" * 86
+LONGEST = "press-line-07-" + "x" * 34 + ".plant-a.example"
+"""64 characters, dotted: the longest host name the gateway doc allows."""
 
 
 def test_system_identity(backend: LinuxBackend, machine: FakeMachine) -> None:
@@ -176,3 +184,35 @@ def test_password_policy_writes_only_what_the_spec_sets(
     dropin = machine.read("/etc/security/pwquality.conf.d/50-reconciler.conf")
     assert "minlen = 12" in dropin and "dcredit = -1" in dropin  # kept, and the new key
     assert "ocredit" not in dropin and "ucredit" not in dropin
+
+
+def test_a_dotted_host_name_converges(backend: LinuxBackend, machine: FakeMachine) -> None:
+    """The whole name is observed, not its first label, or a dotted one never converges."""
+    assert converge(backend, "system", {"hostname": LONGEST}) == []
+    assert machine.read("/etc/hostname") == LONGEST + "\n"
+    assert machine.read("/proc/sys/kernel/hostname") == LONGEST + "\n"
+
+
+def test_a_name_past_the_kernels_limit_is_refused_with_the_reason(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    changes = plan(backend, "system", {"hostname": LONGEST + "x"})
+    with pytest.raises(DeviceError, match="65 characters; Linux takes at most 64"):
+        backend.driver("system").apply(changes, secrets)
+    assert machine.read("/etc/hostname") == "gw-01\n"
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="a UTS namespace needs root and unshare (util-linux)",
+)
+def test_the_kernel_takes_the_longest_name_the_doc_allows(tmp_path: Path) -> None:
+    """sethostname(2) for real, in a UTS namespace of its own (this machine's name is not
+    touched): the doc's 64 characters are within Linux's HOST_NAME_MAX."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/hostname").write_text("gw-01\n")
+    runner = SubprocessRunner(("unshare", "--uts"))
+    backend = LinuxBackend.open(tmp_path / "state", None, root, runner, LinuxOptions(guard=False))
+    assert converge(backend, "system", {"hostname": LONGEST}) == []
+    assert (root / "etc/hostname").read_text() == LONGEST + "\n"
