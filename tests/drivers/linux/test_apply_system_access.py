@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,19 @@ def test_the_kernel_takes_the_longest_name_the_doc_allows(tmp_path: Path) -> Non
     backend = LinuxBackend.open(tmp_path / "state", None, root, runner, LinuxOptions(guard=False))
     assert converge(backend, "system", {"hostname": LONGEST}) == []
     assert (root / "etc/hostname").read_text() == LONGEST + "\n"
+
+
+def test_a_description_with_shell_characters_reads_back_the_same(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    """512 characters of one line may hold quotes, backslashes, `$` and backquotes: the
+    driver reads them back as written, and so does a shell sourcing /etc/machine-info."""
+    description = 'Press "line" 7 \\ $HOME `id` ' + "d" * 484
+    assert len(description) == 512
+    assert converge(backend, "system", {"description": description}) == []
+    script = '. "$1"; printf %s "$PRETTY_HOSTNAME"'
+    sourced = subprocess.run(
+        ["sh", "-c", script, "sh", machine.path("/etc/machine-info")],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    assert sourced.stdout == description
