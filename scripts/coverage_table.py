@@ -40,44 +40,12 @@ _FIELDS = re.compile(
 )
 """A line that starts an operation's body: the text before it is its title (and above
 that, when a group starts there, the group's header)."""
-_VERBS = frozenset(
-    [
-        "add",
-        "apply",
-        "clear",
-        "control",
-        "create",
-        "delete",
-        "direct",
-        "display",
-        "do",
-        "download",
-        "enable",
-        "execute",
-        "export",
-        "get",
-        "import",
-        "modify",
-        "patch",
-        "post",
-        "put",
-        "query",
-        "reload",
-        "reported",
-        "reset",
-        "restart",
-        "restore",
-        "returns",
-        "set",
-        "setup",
-        "sign",
-        "start",
-        "toggle",
-        "trigger",
-        "update",
-        "upload",
-    ]
-)
+_VERBS = frozenset((
+    "add", "apply", "clear", "control", "create", "delete", "direct", "display", "do",
+    "download", "enable", "execute", "export", "get", "import", "modify", "patch", "post",
+    "put", "query", "reload", "reported", "reset", "restart", "restore", "returns", "set",
+    "setup", "sign", "start", "toggle", "trigger", "update", "upload",
+))  # fmt: skip
 """First words of the doc's operation titles; a group header is a name, not an action."""
 
 
