@@ -22,6 +22,18 @@ class Sensor:
 
 
 @dataclass(frozen=True)
+class RebootSchedule:
+    """The reboot schedules a model's own scheduler takes (gateway doc: reboot cronSchedule,
+    `^[0]{1}\\s[0-9]{1}\\s[*]{1}\\s[*]{1}\\s[0-6,]...`): cron at these minutes and hours,
+    any day of the month, on listed weekdays."""
+
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    rule: str
+    """The limit in words, for errors."""
+
+
+@dataclass(frozen=True)
 class HardwareProfile:
     model: str
     description: str
@@ -40,6 +52,8 @@ class HardwareProfile:
     sensors: tuple[Sensor, ...] = field(default_factory=tuple)
     default_hostname: str = "gateway"
     admin_user: str = "admin"
+    reboot_schedule: RebootSchedule | None = None
+    """None: any 5-field cron."""
 
     @property
     def interfaces(self) -> tuple[str, ...]:
@@ -95,6 +109,12 @@ PROFILES: dict[str, HardwareProfile] = {
             ),
             default_hostname="moxa",
             admin_user="admin",
+            reboot_schedule=RebootSchedule(
+                minutes=(0,),
+                hours=tuple(range(10)),
+                rule="minute 0 of one hour 0..9, every day of the month, on listed weekdays "
+                "0..6 ('0 H * * D,D,...')",
+            ),
         ),
     )
 }

@@ -133,6 +133,11 @@ def create_fleet_repo(root: Path, device: str, model: str, site: str) -> Scaffol
     for what, name in (("device", device), ("site", site)):
         if not _NAME.fullmatch(name):
             raise OperationError(f"invalid {what} name {name!r}: use a-z, 0-9 and '-'")
+    if not device[0].isalpha():
+        raise OperationError(
+            f"invalid device name {device!r}: it is also the host name, which starts with a "
+            "letter (the gateway doc's rule)"
+        )
     if (root / "fleet.yaml").exists():
         raise OperationError(f"{root} already holds a fleet (fleet.yaml); nothing written")
     values = {"fleet": root.resolve().name or "fleet", "device": device, "model": model}

@@ -260,6 +260,13 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_init_refuses_a_device_name_that_cannot_be_a_host_name(tmp_path) -> None:
+    made = _run("init", str(tmp_path / "plant"), "--device", "7press", "--model", "AIG-302")
+    assert made.returncode == 1
+    assert "it is also the host name, which starts with a letter" in made.stderr
+    assert not (tmp_path / "plant").exists()
+
+
 def test_init_scaffolds_a_fleet_repo_that_validates_and_plans(tmp_path) -> None:
     import stat
 

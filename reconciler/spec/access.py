@@ -42,22 +42,29 @@ RoleName = Annotated[
     str, AfterValidator(_role_name), WithJsonSchema({"type": "string", "pattern": _ROLE.pattern})
 ]
 
-_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+_USER = re.compile(r"^[a-zA-Z0-9]+[a-zA-Z0-9+=,.@_-]{0,63}$")
 
 
 def _user_name(value: str) -> str:
-    """Gateway doc allows 1..64 of [a-zA-Z0-9+=,.@_-]; we keep the subset that is also a
-    Linux account name, since the linux backend creates OS users (ssh keys, passwords)."""
-    if not _USER.match(value):
-        raise ValueError(
-            f"invalid user name {value!r}: use 1-32 lower-case letters, digits, '_', '.' "
-            "or '-', starting with a letter or '_'"
-        )
-    return value
+    """The gateway doc's users rule exactly (1..64 letters, digits and +=,.@_-, starting with
+    a letter or digit). The linux backend takes the subset that is a Linux account name and
+    refuses the rest at apply with the reason (reconciler.drivers.linux.access)."""
+    if len(value) <= 64 and _USER.match(value):
+        return value
+    problem = (
+        f"invalid user name {value!r}: use 1-64 letters, digits or '+=,.@_-', "
+        "starting with a letter or digit"
+    )
+    hint = re.sub(r"[^a-zA-Z0-9+=,.@_-]+", "_", value).lstrip("+=,.@_-")[:64]
+    if hint and hint != value and _USER.match(hint):
+        problem += f"; did you mean {hint!r}?"
+    raise ValueError(problem)
 
 
 UserName = Annotated[
-    str, AfterValidator(_user_name), WithJsonSchema({"type": "string", "pattern": _USER.pattern})
+    str,
+    AfterValidator(_user_name),
+    WithJsonSchema({"type": "string", "maxLength": 64, "pattern": _USER.pattern}),
 ]
 
 Permission = Annotated[
@@ -162,7 +169,9 @@ class User(SpecModel):
     """A device account (gateway doc: users)."""
 
     name: UserName
-    """Account name; accounts are merged, diffed and pruned by name."""
+    """Account name; accounts are merged, diffed and pruned by name. The gateway doc's rule
+    (1..64 letters, digits, +=,.@_-); the linux backend refuses names that are not Linux
+    account names (1..32 lower-case letters, digits, _.-) with that reason."""
     description: str | None = Field(default=None, max_length=512)
     """Free text."""
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

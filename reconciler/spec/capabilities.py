@@ -17,6 +17,7 @@ from reconciler.spec import (
     modbus,
     network,
     serial,
+    update,
     watchdog,
 )
 from reconciler.spec.base import Loc
@@ -54,6 +55,7 @@ def _area_problems(spec: DeviceSpec, profile: HardwareProfile) -> Iterator[tuple
         ("modbus", s.modbus, lambda v, _p: modbus.document_problems(v)),
         ("cloud", s.cloud, lambda v, _p: cloud.document_problems(v)),
         ("files", s.files, files.capability_problems),
+        ("update", s.update, update.capability_problems),
     ]
     for area, value, check in checks:
         if value is not None:

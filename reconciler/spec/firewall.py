@@ -17,18 +17,24 @@ from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema, fiel
 from reconciler.profiles import HardwareProfile
 from reconciler.spec.base import IPv4, Loc, Network, SpecModel
 
-_RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_RULE_NAME = re.compile(r"^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]{0,30}[A-Za-z0-9_-])?$")
 
 
 def _rule_name(value: str) -> str:
-    """Gateway doc: 1..32 ASCII characters with '-' or '_' (its sample's spaces are refused:
-    the name is the key rules are merged and pruned by)."""
-    if not _RULE_NAME.match(value):
-        raise ValueError(
-            f"invalid rule name {value!r}: use 1-32 letters, digits, '-' or '_', "
-            "starting with a letter or digit"
-        )
-    return value
+    """Gateway doc: 1..32 ASCII characters, "ascii passphrase with '-' or '_' characters":
+    letters, digits, spaces, '-' and '_' (its own sample is "open listen port 8081"). Not
+    starting or ending with a space, since the name is the key rules are merged and pruned
+    by; the linux backend keeps it in a quoted nftables comment."""
+    if _RULE_NAME.match(value):
+        return value
+    problem = (
+        f"invalid rule name {value!r}: use 1-32 letters, digits, spaces, '-' or '_', "
+        "not starting or ending with a space"
+    )
+    hint = re.sub(r"[^A-Za-z0-9 _-]+", "-", value).strip()[:32].strip()
+    if hint and hint != value and _RULE_NAME.match(hint):
+        problem += f"; did you mean {hint!r}?"
+    raise ValueError(problem)
 
 
 RuleName = Annotated[
@@ -87,7 +93,8 @@ class InboundRule(SpecModel):
     """Allow traffic to a port on the device (gateway doc: user zone, type allow)."""
 
     name: RuleName
-    """Rule name; rules are merged, diffed and pruned by name."""
+    """Rule name; rules are merged, diffed and pruned by name. The gateway doc's rule: 1..32
+    letters, digits, spaces, '-' or '_' (its sample: "open listen port 8081")."""
     port: PortRange
     """Port or range on the device, e.g. 502 or 8000-8010."""
     protocol: Protocol
@@ -102,7 +109,8 @@ class ForwardRule(SpecModel):
     """Forward a device port to a host behind it (gateway doc: user zone, type forward)."""
 
     name: RuleName
-    """Rule name; rules are merged, diffed and pruned by name."""
+    """Rule name; rules are merged, diffed and pruned by name. The gateway doc's rule: 1..32
+    letters, digits, spaces, '-' or '_' (its sample: "open listen port 8081")."""
     port: PortRange
     """Port or range exposed on the device."""
     protocol: Protocol

@@ -2,22 +2,87 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator
 
-from reconciler.spec.base import Hostname, HostOrIp, SpecModel
+from reconciler.spec.base import HostOrIp, SpecModel
+
+HOSTNAME_MAX = 64
+"""The gateway doc's limit (general: hostName [1..64]); Linux's HOST_NAME_MAX is 64 too, so
+the linux backend (hostnamectl, sethostname(2), /etc/hostname) takes every name allowed."""
+_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+
+
+def _suggest(value: str) -> str | None:
+    """A close name that passes: other characters become '-', edge hyphens go, labels cut
+    at 63, trailing labels dropped to fit 64."""
+    labels = [
+        re.sub(r"[^A-Za-z0-9-]+", "-", p).strip("-")[:63].strip("-") for p in value.split(".")
+    ]
+    guess = ""
+    for label in filter(None, labels):
+        if len(guess) + len(label) + bool(guess) > HOSTNAME_MAX:
+            break
+        guess = f"{guess}.{label}" if guess else label
+    return guess if guess != value and _HOSTNAME.match(guess) else None
+
+
+def _device_hostname(value: str) -> str:
+    """The gateway doc's rule: 1..64 characters; labels of 1..63 letters, digits and '-',
+    starting with a letter and ending with a letter or digit."""
+    if len(value) <= HOSTNAME_MAX and _HOSTNAME.match(value):
+        return value
+    bad = next((p for p in value.split(".") if not re.fullmatch(_LABEL, p)), None)
+    if bad is not None:
+        problem = (
+            f"invalid host name label {bad!r}: use 1-63 letters, digits or '-', "
+            "starting with a letter and ending with a letter or digit"
+        )
+    else:
+        problem = f"host name is {len(value)} characters, longer than {HOSTNAME_MAX}"
+    hint = _suggest(value)
+    raise ValueError(f"{problem}; did you mean {hint!r}?" if hint else problem)
+
+
+DeviceHostname = Annotated[
+    str,
+    AfterValidator(_device_hostname),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": HOSTNAME_MAX,
+            "pattern": _HOSTNAME.pattern,
+        }
+    ),
+]
 
 
 class SystemSpec(SpecModel):
-    hostname: Hostname | None = None
-    """Host name (RFC 1123 labels)."""
-    description: str | None = Field(default=None, max_length=255)
-    """Free text shown by the device (the gateway doc caps it at 255 characters)."""
+    hostname: DeviceHostname | None = None
+    """Host name by the gateway doc's rule (general: hostName): at most 64 characters, labels
+    of 1..63 letters, digits or '-' that start with a letter and end with a letter or digit.
+    The doc wins over DESIGN's generic "hostname label rules" (RFC 1123, labels may start
+    with a digit, 253 characters) because issue 17 asks for the doc's limits exactly; Linux's
+    HOST_NAME_MAX is also 64, so the linux backend takes every name allowed here."""
+    description: str | None = Field(default=None, max_length=512)
+    """Free text shown by the device: one line of at most 512 characters (gateway doc:
+    general.description)."""
     timezone: str | None = None
     """IANA time zone name such as Europe/Berlin, or UTC."""
     ntp: list[HostOrIp] | None = Field(default=None, max_length=8)
     """NTP servers in order of preference."""
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"[\x00-\x1f\x7f]", value):
+            raise ValueError("the description is one line of text (no control characters)")
+        return value
 
     @field_validator("timezone")
     @classmethod

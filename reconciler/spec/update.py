@@ -7,11 +7,14 @@ single key says both whether and when.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from reconciler.spec.base import Cron, SpecModel, _cron
+from reconciler.profiles import HardwareProfile, RebootSchedule
+from reconciler.spec.base import Cron, Loc, SpecModel, _cron
 
 
 def _cron_or_off(value: Any) -> Any:
@@ -53,7 +56,45 @@ class UpdateSpec(SpecModel):
     auto_scan: CronOrOff | None = None
     """When to look for updates, or false (doc: autoScan + autoScanExpression)."""
     reboot_schedule: CronOrOff | None = None
-    """Scheduled reboots, or false (doc: enableScheduler + cronSchedule; the gateway itself
-    only takes minute 0 of hours 0..9 on chosen weekdays, other backends take any cron)."""
+    """Scheduled reboots, or false (doc: enableScheduler + cronSchedule). Held to the model's
+    own scheduler: on AIG-302 minute 0 of an hour 0..9 on listed weekdays 0..6, as in
+    "0 3 * * 0,3"; models without such a limit take any 5-field cron."""
     maintenance_window: MaintenanceWindow | None = None
     """Updates and scheduled reboots start only inside this window."""
+
+
+def _fits(cron: str, limit: RebootSchedule) -> bool:
+    minute, hour, day, month, weekdays = cron.split()
+    return (
+        minute.isdigit()
+        and int(minute) in limit.minutes
+        and hour.isdigit()
+        and int(hour) in limit.hours
+        and (day, month) == ("*", "*")
+        and re.fullmatch(r"[0-6](,[0-6])*", weekdays) is not None
+    )
+
+
+def _closest(cron: str, limit: RebootSchedule) -> str | None:
+    """The schedule the model takes nearest to `cron`: same hour and weekdays, the first
+    allowed minute, `*` weekdays listed; None when the hour itself is not allowed."""
+    _, hour, _, _, weekdays = cron.split()
+    if not (hour.isdigit() and int(hour) in limit.hours):
+        return None
+    days = "0,1,2,3,4,5,6" if weekdays in ("*", "0-6", "0-7") else weekdays
+    guess = f"{limit.minutes[0]} {int(hour)} * * {days}"
+    return guess if _fits(guess, limit) else None
+
+
+def capability_problems(spec: UpdateSpec, profile: HardwareProfile) -> Iterator[tuple[Loc, str]]:
+    """A reboot schedule the model's own scheduler cannot hold (AIG-302: minute 0, hours
+    0..9), located at `rebootSchedule`, with the nearest one it takes."""
+    cron, limit = spec.reboot_schedule, profile.reboot_schedule
+    if not isinstance(cron, str) or limit is None or _fits(cron, limit):
+        return
+    hint = _closest(cron, limit)
+    yield (
+        ("rebootSchedule",),
+        f"{profile.model} reboots only at {limit.rule}, not {cron!r}"
+        + (f"; did you mean {hint!r}?" if hint else ""),
+    )

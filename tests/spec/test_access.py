@@ -191,14 +191,23 @@ def test_duplicate_ssh_key() -> None:
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
-        ("Admin", "invalid user name 'Admin'"),
         ("-x", "invalid user name '-x'"),
-        ("a" * 33, "1-32 lower-case letters"),
+        ("_svc", "starting with a letter or digit; did you mean 'svc'?"),
+        ("a" * 65, "1-64 letters, digits or '+=,.@_-'"),
+        ("'ops team'", "did you mean 'ops_team'?"),
+        ("'ops:x'", "did you mean 'ops_x'?"),
     ],
 )
 def test_bad_user_names(name: str, fragment: str) -> None:
+    """The gateway doc's users rule: 1..64 of letters, digits and +=,.@_-, a letter or
+    digit first."""
     result = one_problem(f"access:\n  users: [{{name: {name}}}]\n")
     result.at(0, 6, name, "spec.access.users.0.name", fragment)
+
+
+@pytest.mark.parametrize("name", ["Admin", "ops@plant-a", "a+b=c,d.e", "7up", "a" * 64])
+def test_user_names_the_gateway_doc_allows(name: str) -> None:
+    assert validate(f"access:\n  users: [{{name: '{name}'}}]\n").problems == []
 
 
 def test_duplicate_users_and_roles() -> None:

@@ -174,3 +174,29 @@ def test_update_switches_off_with_false() -> None:
 )
 def test_invalid_update(line: str, path: str, col: int, fragment: str) -> None:
     expect(problems(f"update:\n  {line}\n"), {f"spec.update.{path}": (6, col, fragment)})
+
+
+@pytest.mark.parametrize(
+    ("cron", "fragment"),
+    [
+        ("30 3 * * 0", "not '30 3 * * 0'; did you mean '0 3 * * 0'?"),
+        ("0 3 * * *", "did you mean '0 3 * * 0,1,2,3,4,5,6'?"),
+        ("0 12 * * 1", "AIG-302 reboots only at minute 0 of one hour 0..9"),
+        ("0 3 1 * 1", "did you mean '0 3 * * 1'?"),
+    ],
+)
+def test_reboot_schedule_held_to_the_gateways_limits(cron: str, fragment: str) -> None:
+    """The gateway doc's cronSchedule: minute 0, hours 0..9, listed weekdays (AIG-302)."""
+    found = problems(f'update:\n  rebootSchedule: "{cron}"\n')
+    expect(found, {"spec.update.rebootSchedule": (6, 21, fragment)})
+
+
+def test_reboot_schedule_without_an_allowed_hour_has_no_guess() -> None:
+    [problem] = problems('update:\n  rebootSchedule: "0 12 * * 1"\n')
+    assert problem.message.endswith("not '0 12 * * 1'"), problem.message
+
+
+def test_reboot_schedule_any_cron_on_a_model_without_the_limit() -> None:
+    text = HEAD.replace("AIG-302", "UNO-2484G") + '  update:\n    rebootSchedule: "30 23 * * *"\n'
+    _, found = validate_device_document(parse_document(text, "f.yaml"))
+    assert found == []

@@ -72,7 +72,19 @@ def test_prune_defaults_to_false() -> None:
         ("{name: a, port: 80-x, protocol: tcp}", "80-x", "port", "expected a port or a range"),
         ("{name: a, port: true, protocol: tcp}", "true", "port", "expected a port or a range"),
         ("{name: a, port: 80, protocol: icmp}", "icmp", "protocol", "'tcp' or 'udp'"),
-        ("{name: open port 80, port: 80, protocol: tcp}", "open", "name", "invalid rule name"),
+        (
+            "{name: 'open:80', port: 80, protocol: tcp}",
+            "'open",
+            "name",
+            "invalid rule name 'open:80': use 1-32 letters, digits, spaces, '-' or '_', not "
+            "starting or ending with a space; did you mean 'open-80'?",
+        ),
+        (
+            "{name: ' open 80', port: 80, protocol: tcp}",
+            "' open",
+            "name",
+            "did you mean 'open 80'?",
+        ),
         (
             "{name: a, port: 80, protocol: tcp, source: 10.0.0.1/8}",
             "10.0",
@@ -93,6 +105,16 @@ def test_rule_name_longer_than_32() -> None:
     name = "r" * 33
     result = one_problem(f"firewall:\n  inbound:\n    - {{name: {name}, port: 1, protocol: tcp}}\n")
     result.at(0, 7, name, "spec.firewall.inbound.0.name", "1-32 letters")
+
+
+def test_rule_names_with_spaces_as_in_the_gateway_docs_sample() -> None:
+    """The doc's own sample rule is named "open listen port 8081"."""
+    result = validate(
+        "firewall:\n  inbound:\n    - {name: open listen port 8081, port: 8081, protocol: tcp}\n"
+    )
+    assert result.problems == []
+    assert result.spec is not None and result.spec.spec.firewall is not None
+    assert [r.name for r in result.spec.spec.firewall.inbound or []] == ["open listen port 8081"]
 
 
 def test_duplicate_rule_names() -> None:

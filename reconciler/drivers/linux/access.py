@@ -173,7 +173,11 @@ class AccessDriver:
         roles = {"admin"} | {r["name"] for r in want.get("roles") or []}
         for user in want.get("users") or []:
             if not _USER.match(user["name"]):
-                raise DeviceError(f"invalid account name {user['name']!r}")
+                raise DeviceError(
+                    f"user {user['name']!r} cannot be a Linux account: the linux backend "
+                    "takes 1-32 lower-case letters, digits, '_', '.' or '-', starting with "
+                    "a letter or '_' (the gateway doc's wider names fit the sim and portal)"
+                )
             for role in user.get("roles") or []:
                 if role not in roles:
                     raise DeviceError(f"user {user['name']}: no role {role!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import stat
 from typing import Any
 
@@ -31,8 +32,11 @@ def with_dropins(host: Host, main: str, dropin_dir: str) -> list[str]:
 
 
 def set_env_key(text: str, key: str, value: str) -> str:
-    """`text` (KEY=VALUE lines) with `key` set to `value` (quoted), other lines kept."""
-    line = f'{key}="{value}"'
+    """`text` (KEY=VALUE lines) with `key` set to `value`, other lines kept. The value is
+    double-quoted with `"`, `\\`, `$` and backquote escaped, as systemd and shells read
+    these files, so a description holding them reads back the same."""
+    escaped = re.sub(r'(["\\$`])', r"\\\1", value)
+    line = f'{key}="{escaped}"'
     out, done = [], False
     for old in text.splitlines():
         if old.split("=", 1)[0].strip() == key:

@@ -104,7 +104,13 @@ def _matches(rule: dict[str, Any]) -> str:
 
 
 def _comment(kind: str, name: str) -> str:
-    return f'comment "{kind}:{name}"'
+    """`comment "KIND:NAME"`: one nft string token. Rule names may hold spaces (the gateway
+    doc's sample does); a quote, a backslash or a control character could end the string or
+    the line, so such a name is refused here whatever the spec let through."""
+    text = f"{kind}:{name}"
+    if any(c in '"\\' or not c.isprintable() for c in text) or len(text.encode()) > 128:
+        raise DeviceError(f"firewall rule name {name!r} cannot be an nftables comment")
+    return f'comment "{text}"'
 
 
 def render_table(table: str, want: dict[str, Any], service_ports: dict[str, int]) -> str:

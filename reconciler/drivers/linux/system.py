@@ -16,6 +16,8 @@ from reconciler.errors import DeviceError
 
 ZONEINFO = "/usr/share/zoneinfo"
 TIMESYNCD_DROPIN = "/etc/systemd/timesyncd.conf.d/50-reconciler.conf"
+HOST_NAME_MAX = 64
+"""The kernel's limit for sethostname(2); systemd-hostnamed holds names to it as well."""
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
 
@@ -44,8 +46,8 @@ class SystemDriver:
         both show (`gw-01 (running as old-name)`), so drift in either is a change to plan.
         Under --root the image's file is all there is."""
         h = self.host
-        static = _short(h.read("/etc/hostname"))
-        running = None if h.offline else _short(h.read("/proc/sys/kernel/hostname"))
+        static = _name(h.read("/etc/hostname"))
+        running = None if h.offline else _name(h.read("/proc/sys/kernel/hostname"))
         if not static or not running or running == static:
             return static or running or ""
         return f"{static} (running as {running})"
@@ -82,7 +84,12 @@ class SystemDriver:
     def validate(self, want: dict[str, Any], keys: set[str]) -> None:
         if "hostname" in keys:
             name = str(want.get("hostname", ""))
-            if len(name) > 253 or not all(_LABEL.match(p) for p in name.split(".")):
+            if len(name) > HOST_NAME_MAX:
+                raise DeviceError(
+                    f"host name {name!r} is {len(name)} characters; Linux takes at most "
+                    f"{HOST_NAME_MAX} (HOST_NAME_MAX)"
+                )
+            if not all(_LABEL.match(p) for p in name.split(".")):
                 raise DeviceError(f"invalid host name {name!r}")
         if "timezone" in keys:
             zone = str(want.get("timezone", ""))
@@ -94,8 +101,10 @@ class SystemDriver:
                     raise DeviceError(f"invalid NTP server {server!r}")
 
 
-def _short(text: str | None) -> str:
-    return (text or "").strip().split(".")[0]
+def _name(text: str | None) -> str:
+    """The whole name as written: a dotted one (the gateway doc allows them) is the name,
+    not its first label, or it would never match the spec."""
+    return (text or "").strip()
 
 
 def _set_hostname(h: Host, name: str) -> list[str]:

@@ -186,6 +186,17 @@ def test_host_service_without_a_known_port_is_refused(backend: LinuxBackend) -> 
         backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
 
 
+@pytest.mark.parametrize("name", ['a" accept comment "x', "back\\slash", "new\nline", "r" * 130])
+def test_a_rule_name_that_would_break_out_of_the_nft_comment_is_refused(
+    backend: LinuxBackend, name: str
+) -> None:
+    """The spec refuses these names; the driver does not rely on it: nothing reaches nft."""
+    desired = {"inbound": [{"name": name, "port": 8081, "protocol": "tcp"}]}
+    with pytest.raises(DeviceError, match="cannot be an nftables comment"):
+        backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
+    assert not [argv for argv, _ in backend.host.runner.calls if argv[0] == "nft" and "-f" in argv]  # type: ignore[attr-defined]
+
+
 def test_dhcp_on_a_down_link_does_not_pin_it_down(machine: FakeMachine, tmp_path: Path) -> None:
     """A link nothing has configured yet is down; DHCP on it must not write the observed
     `enabled: false` as ActivationPolicy=always-down (networkd would never bring it up)."""

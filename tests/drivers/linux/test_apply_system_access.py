@@ -3,15 +3,24 @@ the fake root's /etc (shadow-utils --prefix), never against this machine's."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 from linux_converge import SECRETS, converge, plan, secrets
 from linux_fakehost import ED25519, FakeMachine
 
 from reconciler.drivers.linux.backend import LinuxBackend
+from reconciler.drivers.linux.context import LinuxOptions
+from reconciler.drivers.linux.runner import SubprocessRunner
 from reconciler.engine.credentials import verify_password
 from reconciler.errors import DeviceError
 
 HASH = "$6$rounds=5000$abcdefgh$" + "a" * 86
+LONGEST = "press-line-07-" + "x" * 34 + ".plant-a.example"
+"""64 characters, dotted: the longest host name the gateway doc allows."""
 
 
 def test_system_identity(backend: LinuxBackend, machine: FakeMachine) -> None:
@@ -93,6 +102,16 @@ def test_undefined_role_is_refused(backend: LinuxBackend, machine: FakeMachine) 
     assert "x1:" not in machine.read("/etc/passwd")
 
 
+def test_a_doc_user_name_linux_cannot_hold_is_refused_with_the_reason(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    """The gateway doc allows `Ops.Lead@plant-a`; a Linux account cannot be named so."""
+    changes = plan(backend, "access", {"users": [{"name": "Ops.Lead@plant-a"}]})
+    with pytest.raises(DeviceError, match="cannot be a Linux account: the linux backend takes"):
+        backend.driver("access").apply(changes, secrets)
+    assert "Ops.Lead" not in machine.read("/etc/passwd")
+
+
 def test_sshd_dropin_and_password_policy(backend: LinuxBackend, machine: FakeMachine) -> None:
     desired = {
         "ssh": {"port": 2222, "passwordAuthentication": False},
@@ -166,3 +185,51 @@ def test_password_policy_writes_only_what_the_spec_sets(
     dropin = machine.read("/etc/security/pwquality.conf.d/50-reconciler.conf")
     assert "minlen = 12" in dropin and "dcredit = -1" in dropin  # kept, and the new key
     assert "ocredit" not in dropin and "ucredit" not in dropin
+
+
+def test_a_dotted_host_name_converges(backend: LinuxBackend, machine: FakeMachine) -> None:
+    """The whole name is observed, not its first label, or a dotted one never converges."""
+    assert converge(backend, "system", {"hostname": LONGEST}) == []
+    assert machine.read("/etc/hostname") == LONGEST + "\n"
+    assert machine.read("/proc/sys/kernel/hostname") == LONGEST + "\n"
+
+
+def test_a_name_past_the_kernels_limit_is_refused_with_the_reason(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    changes = plan(backend, "system", {"hostname": LONGEST + "x"})
+    with pytest.raises(DeviceError, match="65 characters; Linux takes at most 64"):
+        backend.driver("system").apply(changes, secrets)
+    assert machine.read("/etc/hostname") == "gw-01\n"
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="a UTS namespace needs root and unshare (util-linux)",
+)
+def test_the_kernel_takes_the_longest_name_the_doc_allows(tmp_path: Path) -> None:
+    """sethostname(2) for real, in a UTS namespace of its own (this machine's name is not
+    touched): the doc's 64 characters are within Linux's HOST_NAME_MAX."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/hostname").write_text("gw-01\n")
+    runner = SubprocessRunner(("unshare", "--uts"))
+    backend = LinuxBackend.open(tmp_path / "state", None, root, runner, LinuxOptions(guard=False))
+    assert converge(backend, "system", {"hostname": LONGEST}) == []
+    assert (root / "etc/hostname").read_text() == LONGEST + "\n"
+
+
+def test_a_description_with_shell_characters_reads_back_the_same(
+    backend: LinuxBackend, machine: FakeMachine
+) -> None:
+    """512 characters of one line may hold quotes, backslashes, `$` and backquotes: the
+    driver reads them back as written, and so does a shell sourcing /etc/machine-info."""
+    description = 'Press "line" 7 \\ $HOME `id` ' + "d" * 484
+    assert len(description) == 512
+    assert converge(backend, "system", {"description": description}) == []
+    script = '. "$1"; printf %s "$PRETTY_HOSTNAME"'
+    sourced = subprocess.run(
+        ["sh", "-c", script, "sh", machine.path("/etc/machine-info")],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    assert sourced.stdout == description

@@ -113,6 +113,22 @@ def test_nftables_table_filters_and_leaves_other_tables(net: Lab, tmp_path: Path
     assert backend.driver("firewall").observe()["inbound"][0]["source"] == "10.200.0.0/16"
 
 
+def test_a_rule_name_with_spaces_round_trips_through_nftables(net: Lab, tmp_path: Path) -> None:
+    """The gateway doc's sample rule name has spaces: the real nft takes it as one quoted
+    comment, observe reads the same name back, and the next plan is empty."""
+    dev, peer = net.ns("dev"), net.ns("peer")
+    net.veth(dev, "eth0", "10.84.0.2/24", peer, "up0", "10.84.0.1/24")
+    net.serve(dev, "10.84.0.2", 8081)
+    backend = device(tmp_path, dev)
+    desired = {"inbound": [{"name": "open listen port 8081", "port": 8081, "protocol": "tcp"}]}
+    backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
+    assert plan(backend, "firewall", desired) == []
+    assert backend.driver("firewall").observe()["inbound"][0]["name"] == "open listen port 8081"
+    table = sh("nft", "list", "table", "inet", "reconciler", ns=dev).stdout
+    assert 'comment "inbound:open listen port 8081"' in table
+    assert connects(peer, "10.84.0.2", 8081)
+
+
 def _revert_lab(net: Lab) -> str:
     dev, peer = net.ns("dev"), net.ns("peer")
     net.veth(dev, "eth0", "10.84.0.2/24", peer, "up0", "10.84.0.1/24")

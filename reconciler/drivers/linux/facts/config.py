@@ -4,7 +4,6 @@ INI units, sshd_config, apt.conf, and `key = value` files (pwquality)."""
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any
 
 
@@ -28,12 +27,39 @@ def env_file(text: str) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        try:
-            words = shlex.split(value)
-        except ValueError:
-            words = [value.strip("\"'")]
-        out[key.strip()] = " ".join(words)
+        words = _shell_words(value)
+        out[key.strip()] = " ".join(words if words is not None else [value.strip("\"'")])
     return out
+
+
+_SHELL_PIECE = re.compile(r"""'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)|(\s+)|([^\s'"\\]+)""", re.S)
+
+
+def _shell_words(value: str) -> list[str] | None:
+    """Words of a shell-quoted value as sh and systemd read them: '...' literal, "..." with
+    backslash escaping only $ ` " \\ (shlex would keep the backslash of \\$), None when a
+    quote is left open."""
+    words: list[str] = []
+    word: str | None = None
+    pos = 0
+    for match in _SHELL_PIECE.finditer(value):
+        if match.start() != pos:
+            return None
+        pos = match.end()
+        single, double, escaped, space, plain = match.groups()
+        if space is not None:
+            if word is not None:
+                words.append(word)
+            word = None
+            continue
+        if double is not None:
+            piece = re.sub(r'\\([$`"\\\n])', r"\1", double)
+        else:
+            piece = single if single is not None else escaped if escaped is not None else plain
+        word = (word or "") + piece
+    if pos != len(value):
+        return None
+    return [*words, word] if word is not None else words
 
 
 def ini(text: str) -> dict[str, dict[str, list[str]]]:

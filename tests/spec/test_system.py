@@ -1,0 +1,41 @@
+"""system: the gateway doc's host name and description limits, located in the YAML."""
+
+from __future__ import annotations
+
+import pytest
+from testkit import one_problem, validate
+
+LONGEST = "press-line-07-" + "x" * 34 + ".plant-a.example"
+
+
+@pytest.mark.parametrize("name", ["gw", "Press-Line-07", LONGEST, "a" * 63, "a1.b2.c3"])
+def test_host_names_the_gateway_doc_allows(name: str) -> None:
+    assert validate(f"system: {{hostname: {name}}}\n").problems == []
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        (LONGEST + "x", "host name is 65 characters, longer than 64; did you mean 'press-line-07-"),
+        ("a" * 64, f"invalid host name label '{'a' * 64}'"),
+        ("7press", "starting with a letter and ending with a letter or digit"),
+        ("press.7line", "invalid host name label '7line'"),
+        ("press-", "invalid host name label 'press-'"),
+        ("press_line.plant-a", "did you mean 'press-line.plant-a'?"),
+        ("press..line", "invalid host name label ''"),
+    ],
+)
+def test_host_names_past_the_docs_rule(name: str, fragment: str) -> None:
+    result = one_problem(f"system: {{hostname: {name}}}\n")
+    result.at(0, 5, name, "spec.system.hostname", fragment)
+
+
+def test_description_up_to_512_characters() -> None:
+    assert validate(f"system: {{description: {'d' * 512}}}\n").problems == []
+    result = one_problem(f"system: {{description: {'d' * 513}}}\n")
+    result.at(0, 5, "d" * 513, "spec.system.description", "at most 512 characters")
+
+
+def test_description_is_one_line() -> None:
+    result = one_problem('system: {description: "line 7\\nsecond line"}\n')
+    result.at(0, 5, '"line 7', "spec.system.description", "one line of text")
