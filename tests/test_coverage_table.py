@@ -17,7 +17,7 @@ from reconciler.areas import BY_NAME
 
 SCRIPT = REPO / "scripts" / "coverage_table.py"
 MAP = REPO / "scripts" / "coverage-map.yaml"
-DOC = REPO.parent / "shared" / "reference" / "gateway-thingspro-api.txt"
+DOC = REPO / "tests" / "reference" / "gateway-thingspro-api.txt"
 
 DOC_GROUPS = [
     "httpserver", "gps", "audit log", "ethernets", "general", "time", "IO", "network",
