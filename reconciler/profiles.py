@@ -1,7 +1,8 @@
 """Hardware profiles: what each device model has, so validation is capability-aware.
 
 A profile is plain data. `UNO-2484G` is the box behind the platform portal reference
-(EC watchdog 10..255 s, 8 GPIO, 8 LEDs, brightness 0..9, COM1..COM2); `AIG-302` is the
+(EC watchdog 10..255 s, 8 GPIO, 8 LEDs, brightness 0..9, COM1..COM2, two power inputs,
+an ETP EEPROM); `AIG-302` is the
 industrial gateway reference (two Ethernet ports, Wi-Fi, cellular, two serial ports, DI/DO).
 """
 
@@ -40,6 +41,10 @@ class HardwareProfile:
     sensors: tuple[Sensor, ...] = field(default_factory=tuple)
     default_hostname: str = "gateway"
     admin_user: str = "admin"
+    redundant_power: bool = False
+    """Two power inputs whose state the hardware reports (portal perif/redundant_power)."""
+    etp: bool = False
+    """An ETP EEPROM (device data, two user spaces, a lock: the portal's etp reads)."""
 
     @property
     def interfaces(self) -> tuple[str, ...]:
@@ -76,6 +81,8 @@ PROFILES: dict[str, HardwareProfile] = {
             ),
             default_hostname="uno-2484g",
             admin_user="admin",
+            redundant_power=True,
+            etp=True,
         ),
         HardwareProfile(
             model="AIG-302",
