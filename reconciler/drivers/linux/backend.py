@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.drivers.linux import disks, hostinfo, hwmon, nics, processes
+from reconciler.drivers.linux import devices, disks, hostinfo, hwmon, nics, processes
 from reconciler.drivers.linux.areas import CONFIG_AREAS, make_driver
 from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.host import Host
@@ -132,6 +132,8 @@ class LinuxBackend:
             "usage": self.usage.usage,
             "hwmon": lambda: hwmon.hwmon(self.host),
             "disks": lambda: disks.disks(self.host),
+            "devices": lambda: devices.devices(self.host),
+            "power": lambda: devices.power(self.host),
             "networkInterfaces": lambda: nics.interfaces(self.host, net.links(), net.routes()),
             "processes": lambda: processes.processes(self.host),
             "systemServices": ServicesDriver(self.ctx).listing,

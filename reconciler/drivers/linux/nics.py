@@ -1,11 +1,12 @@
 """Telemetry: network interfaces in the portal's networking/interfaces shape, with
-addresses, default gateway, DNS servers and counters."""
+addresses, default gateway, DNS servers, link speed (sysfs) and counters (/proc/net/dev,
+else iproute2's)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from reconciler.drivers.linux.facts import config
+from reconciler.drivers.linux.facts import config, hardware
 from reconciler.drivers.linux.host import Host
 
 
@@ -23,6 +24,8 @@ def interfaces(
     host: Host, links: dict[str, dict[str, Any]], routes: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     nameservers = config.resolv_conf(host.read("/etc/resolv.conf") or "")["nameservers"]
+    speeds = hardware.link_speeds(host.tree("/sys/class/net"))
+    traffic = hardware.net_dev(host.read("/proc/net/dev") or "")
     best = routes[0]["dev"] if routes else None
     out = []
     for name, link in links.items():
@@ -42,7 +45,9 @@ def interfaces(
             entry["gateway"] = [r["gateway"] for r in mine if r["gateway"]]
             entry["ipv4Metric"] = mine[0]["metric"]
             entry["dns"] = nameservers
-        if link["counters"] is not None:
-            entry["iocounters"] = {"ifindex": link["index"], **link["counters"]}
+        entry.update(speeds.get(name) or {})
+        counters = traffic.get(name) or link["counters"]
+        if counters is not None:
+            entry["iocounters"] = {"ifindex": link["index"], **counters}
         out.append(entry)
     return out

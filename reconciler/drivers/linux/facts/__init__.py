@@ -12,6 +12,7 @@ from typing import Any
 from reconciler.drivers.linux.facts import (
     accounts,
     config,
+    hardware,
     iproute,
     nft,
     procfs,
@@ -50,4 +51,9 @@ FACTS: dict[str, Callable[..., Any]] = {
     "SystemdUnits": systemd.units,
     "SystemdUnitFiles": systemd.unit_files,
     "Smartctl": smart.smart,
+    "LinkSpeed": hardware.link_speeds,
+    "NetDev": hardware.net_dev,
+    "PowerSupply": hardware.power_inputs,
+    "DrmConnectors": hardware.displays,
+    "PciDevices": hardware.pci_devices,
 }
