@@ -18,6 +18,7 @@ from testkit import REPO
 from reconciler.api.routes import NOT_SERVED, OPERATIONS
 
 SCRIPT = REPO / "scripts" / "portal_fixture.py"
+TABLE = REPO / "scripts" / "portal_gets.py"
 DOC = REPO.parent / "shared" / "reference" / "platform-portal-rest-api.txt"
 ARGUMENTS = {"{id}": "0", "{name}": "ssh", "{uuid}": "wlan0"}
 """What each path parameter is in the requests: pin/LED 0, service ssh, Wi-Fi wlan0."""
@@ -62,6 +63,11 @@ def device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.mark.skipif(not DOC.exists(), reason=f"the reference doc is not at {DOC}")
 def test_the_fixture_is_what_the_doc_holds() -> None:
     result = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readme_table_is_what_the_script_prints() -> None:
+    result = subprocess.run([sys.executable, str(TABLE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
