@@ -6,6 +6,7 @@ from __future__ import annotations
 import platform
 from typing import Any
 
+from reconciler.drivers.linux.devices import attributes
 from reconciler.drivers.linux.facts import config, hardware, procfs
 from reconciler.drivers.linux.host import Host
 
@@ -31,7 +32,7 @@ def host_info(host: Host, model: str) -> dict[str, Any]:
         "memoryTotalBytes": mem.get("MemTotal", 0),
         "bootTime": stat.get("btime", 0),
         "upTime": int(procfs.uptime(host.read("/proc/uptime") or "0")),
-        "displayCount": hardware.displays(host.tree("/sys/class/drm")),
+        "displayCount": hardware.displays(attributes(host, "/sys/class/drm", ("status",))),
         "displayPowerControl": any(
             host.exists(f"/sys/class/backlight/{name}/bl_power")
             for name in host.listdir("/sys/class/backlight")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.drivers.linux.devices import attributes
 from reconciler.drivers.linux.facts import config, hardware
 from reconciler.drivers.linux.host import Host
 
@@ -24,7 +25,7 @@ def interfaces(
     host: Host, links: dict[str, dict[str, Any]], routes: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     nameservers = config.resolv_conf(host.read("/etc/resolv.conf") or "")["nameservers"]
-    speeds = hardware.link_speeds(host.tree("/sys/class/net"))
+    speeds = hardware.link_speeds(attributes(host, "/sys/class/net", ("speed",)))
     traffic = hardware.net_dev(host.read("/proc/net/dev") or "")
     best = routes[0]["dev"] if routes else None
     out = []

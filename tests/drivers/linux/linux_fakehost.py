@@ -113,7 +113,10 @@ class FakeMachine:
         if sysfs:
             for base, (fact, case) in SYSFS.items():
                 for rel, text in fact_input(fact, case).items():
-                    self.write(f"{base}/{rel}", text)
+                    if rel.endswith("/driver"):  # sysfs links a device to its driver
+                        self.link(f"{base}/{rel}", f"/sys/bus/pci/drivers/{text}")
+                    else:
+                        self.write(f"{base}/{rel}", text)
             self.write("/proc/net/dev", fact_input("NetDev", "two-veth"))
         if systemd:
             (root / "run/systemd/system").mkdir(parents=True)
