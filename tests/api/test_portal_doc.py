@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from apikit import UNO, Served, apply_spec, serve, write_secrets
+from apikit import UNO, Served, apply_spec, read_events, serve, write_secrets
 from portaldoc import differences, gets
 from test_portal_routes import schema_check
 from testkit import REPO
@@ -33,6 +33,18 @@ SERVED = [
     if g["transport"] == "http"
     and g["path"] not in NOT_SERVED
     and g["path"] not in NO_DATA_ANYWHERE
+]
+
+
+SSE_DEPARTURES = {
+    "/platform/api/networking/interfaces": "the SSE example is a Windows host's: its "
+    "dnssuffix, ipv4Metric and ipv6Metric are not served (the JSON example's keys all are)",
+}
+"""SSE examples the stream is not held to, and why."""
+SSE_EXAMPLES = [
+    g
+    for g in gets()
+    if g["transport"] == "sse" and g.get("example") and g["path"] not in SSE_DEPARTURES
 ]
 
 
@@ -95,6 +107,19 @@ def test_served_get_has_the_documented_shape(device: Served, entry: dict[str, An
     body = response.json()
     assert differences(body, entry["example"], entry["path"]) == []
     schema_check(body, path)
+
+
+@pytest.mark.parametrize("entry", SSE_EXAMPLES, ids=lambda g: g["heading"])
+def test_event_stream_has_the_documented_shape(device: Served, entry: dict[str, Any]) -> None:
+    headers = {"Accept": "text/event-stream"}
+    with (
+        device.client(device.token()) as c,
+        c.stream("GET", entry["path"], headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        ((event, data),) = read_events(response, 1)
+    assert event == "message"
+    assert differences(data, entry["example"], entry["path"]) == []
 
 
 @pytest.mark.parametrize("path", sorted(NO_DATA_ANYWHERE))
