@@ -135,6 +135,7 @@ class LinuxBackend:
             "devices": lambda: devices.devices(self.host),
             "power": lambda: devices.power(self.host),
             "networkInterfaces": lambda: nics.interfaces(self.host, net.links(), net.routes()),
+            "wifiNetworks": lambda: nics.wifi_networks(self.host),
             "processes": lambda: processes.processes(self.host),
             "systemServices": ServicesDriver(self.ctx).listing,
         }

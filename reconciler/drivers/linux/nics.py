@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.drivers.linux.devices import attributes
-from reconciler.drivers.linux.facts import config, hardware
-from reconciler.drivers.linux.host import Host
+from reconciler.drivers.linux.facts import config, hardware, iwscan
+from reconciler.drivers.linux.host import Host, Unavailable
 
 
 def interface_type(host: Host, name: str, link: dict[str, Any]) -> str:
@@ -51,4 +51,23 @@ def interfaces(
         if counters is not None:
             entry["iocounters"] = {"ifindex": link["index"], **counters}
         out.append(entry)
+    return out
+
+
+def wifi_networks(host: Host) -> dict[str, list[dict[str, Any]]]:
+    """The networks each Wi-Fi interface last saw, from the kernel's scan cache (`iw dev
+    NAME scan dump`: reading it scans nothing, so it never disturbs the link)."""
+    names = [
+        name
+        for name in host.listdir("/sys/class/net")
+        if host.exists(f"/sys/class/net/{name}/wireless")
+    ]
+    if not names:
+        raise Unavailable("no Wi-Fi interface in /sys/class/net")
+    if not host.has("iw"):
+        raise Unavailable("iw is not installed: no Wi-Fi scan results")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        result = host.run(["iw", "dev", name, "scan", "dump"], check=False, timeout=10)
+        out[name] = iwscan.scan_dump(result.stdout) if result.returncode == 0 else []
     return out

@@ -14,6 +14,7 @@ from reconciler.drivers.linux.facts import (
     config,
     hardware,
     iproute,
+    iwscan,
     nft,
     procfs,
     serialline,
@@ -56,4 +57,5 @@ FACTS: dict[str, Callable[..., Any]] = {
     "PowerSupply": hardware.power_inputs,
     "DrmConnectors": hardware.displays,
     "PciDevices": hardware.pci_devices,
+    "IwScanDump": iwscan.scan_dump,
 }
