@@ -32,6 +32,7 @@ FIXTURE = REPO / "tests" / "api" / "fixtures" / "portal-doc-examples.json"
 HEADING = re.compile(r"^(GET|PUT|POST|DELETE|PATCH) (\S+)( \(SSE\))?\s*$")
 STATUS = re.compile(r"^(\d{3}) ?(OK|No Content|Created|Unauthorized|Not Found|Bad Request)?")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
+COMMENT_END = re.compile(r'[\n"}\]]')
 ELLIPSIS = object()
 """`...` where a value belongs (dropped by the containers that hold it)."""
 
@@ -54,7 +55,7 @@ class Reader:
             if self.text[self.pos].isspace():
                 self.pos += 1
             elif self.text.startswith("//", self.pos):
-                match = re.compile(r'[\n"}\]]').search(self.text, self.pos)
+                match = COMMENT_END.search(self.text, self.pos)
                 self.pos = match.start() if match else len(self.text)
             else:
                 return
