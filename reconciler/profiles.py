@@ -1,7 +1,8 @@
 """Hardware profiles: what each device model has, so validation is capability-aware.
 
 A profile is plain data. `UNO-2484G` is the box behind the platform portal reference
-(EC watchdog 10..255 s, 8 GPIO, 8 LEDs, brightness 0..9, COM1..COM2); `AIG-302` is the
+(EC watchdog 10..255 s, 8 GPIO, 8 LEDs, brightness 0..9, COM1..COM2, two power inputs,
+an ETP EEPROM); `AIG-302` is the
 industrial gateway reference (two Ethernet ports, Wi-Fi, cellular, two serial ports, DI/DO).
 """
 
@@ -54,6 +55,10 @@ class HardwareProfile:
     admin_user: str = "admin"
     reboot_schedule: RebootSchedule | None = None
     """None: any 5-field cron."""
+    redundant_power: bool = False
+    """Two power inputs whose state the hardware reports (portal perif/redundant_power)."""
+    etp: bool = False
+    """An ETP EEPROM (device data, two user spaces, a lock: the portal's etp reads)."""
 
     @property
     def interfaces(self) -> tuple[str, ...]:
@@ -90,6 +95,8 @@ PROFILES: dict[str, HardwareProfile] = {
             ),
             default_hostname="uno-2484g",
             admin_user="admin",
+            redundant_power=True,
+            etp=True,
         ),
         HardwareProfile(
             model="AIG-302",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.api import portal
+from reconciler.api import inventory, portal
 from reconciler.api.portal import Unavailable
 from reconciler.engine.change import SENSITIVE
 from reconciler.profiles import HardwareProfile
@@ -91,8 +91,8 @@ def profile(observed: dict[str, Any], hw: HardwareProfile, version: str) -> dict
     out: dict[str, Any] = {f"agent:version:{name}": version for name in AGENT_VERSIONS}
     out.update(
         {
-            "apphub": 0,
-            "host:display:count": 0,
+            "apphub": supported(apphub),
+            "host:display:count": inventory.display_count(observed),
             "host:info": 1,
             "hwmon": supported(portal.hwmon),
             "ibmc": 0,
@@ -131,3 +131,35 @@ def _ip(iface: dict[str, Any] | None) -> str:
     for address in (iface or {}).get("addresses") or []:
         return str(address).split("/")[0]
     return ""
+
+
+def macaddr(observed: dict[str, Any], hw: HardwareProfile) -> str:
+    """/edgehub/api/macaddr: the MAC of the default interface (else the first one), the
+    address the device registers with."""
+    ifaces = portal.interfaces(observed, hw)
+    default = next((i for i in ifaces if i["isDefault"]), ifaces[0] if ifaces else None)
+    if default is None:
+        raise Unavailable("EdgeHub", "no network interface")
+    return str(default["hardwareAddress"])
+
+
+APPHUB_STATES = {"running": "running", "stopped": "stopped", "disabled": "stopped"}
+
+
+def apphub(observed: dict[str, Any]) -> dict[str, str]:
+    """/edgehub/api/apphub/status, from the device's AppHub service (apphub*, any case)."""
+    found = [
+        state
+        for name, state in sorted((observed.get("services") or {}).items())
+        if name.lower().startswith("apphub")
+    ]
+    if not found:
+        raise Unavailable("AppHub", "no AppHub service is installed")
+    return {"status": APPHUB_STATES.get(str(found[0]), "unknown or not available")}
+
+
+def edgebus(observed: dict[str, Any]) -> dict[str, Any]:
+    """/edgehub/api/edgebus/status: 404, the reference's answer for a device without
+    EdgeBus. No backend has an embedded broker to report on (the reconciler runs an MQTT
+    client, not a broker), so there is no status to read."""
+    raise Unavailable("EdgeBus", "no EdgeBus (embedded MQTT broker) on this device")

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from reconciler import __version__
-from reconciler.api import edgehub, hostinfo, metrics, portal, sse
+from reconciler.api import edgehub, hostinfo, inventory, metrics, portal, sse
 from reconciler.api.httpauth import (
     COOKIE,
     USER_KEY,
@@ -221,6 +221,28 @@ class Handlers:
     async def host_info(self, request: Request) -> Response:
         return await self._shaped("host", lambda o: portal.host_info(o, self.hw))
 
+    async def display_count(self, request: Request) -> Response:
+        return await self._shaped("displays", inventory.display_count)
+
+    async def devmgr(self, request: Request) -> Response:
+        return await self._shaped("devmgr", inventory.devices)
+
+    async def control_display(self, request: Request) -> Response:
+        await self._observed_value(inventory.display_control)
+        return Response(status_code=204)
+
+    # -- ETP -----------------------------------------------------------------------------
+
+    async def etp_device(self, request: Request) -> Response:
+        data = await self._observed_value(inventory.etp_device)
+        return Response(status_code=204) if data is None else Response(dumps(data), media_type=JSON)
+
+    async def etp_user(self, request: Request) -> Response:
+        return await self._shaped("etp_user", inventory.etp_user)
+
+    async def etp_lock(self, request: Request) -> Response:
+        return await self._shaped("etp_lock", inventory.etp_lock)
+
     async def systemperf(self, request: Request) -> Response:
         return Response(dumps(await self._systemperf()), media_type=JSON)
 
@@ -285,6 +307,11 @@ class Handlers:
     async def wifi_interfaces(self, request: Request) -> Response:
         return await self._shaped("wifi", lambda o: portal.wifi_interfaces(o, self.hw))
 
+    async def wifi_networks(self, request: Request) -> Response:
+        uuid = request.path_params["uuid"]
+        value = await self._observed_value(lambda o: inventory.wifi_networks(o, uuid))
+        return Response(dumps(value), media_type=JSON)
+
     async def processes(self, request: Request) -> Response:
         full = self._sees_command_lines(request)
         if wants_events(request.scope["headers"]):
@@ -332,6 +359,15 @@ class Handlers:
 
     async def conncfg(self, request: Request) -> Response:
         return await self._shaped("conncfg", edgehub.conncfg)
+
+    async def macaddr(self, request: Request) -> Response:
+        return await self._shaped("macaddr", lambda o: edgehub.macaddr(o, self.hw))
+
+    async def apphub(self, request: Request) -> Response:
+        return await self._shaped("apphub", edgehub.apphub)
+
+    async def edgebus(self, request: Request) -> Response:
+        return await self._shaped("edgebus", edgehub.edgebus)
 
     async def profile(self, request: Request) -> Response:
         processes = len(await self._processes(False))

@@ -47,6 +47,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "integer", "minimum": 0},
     },
     "name": {"description": "Service name.", "schema": {"type": "string"}},
+    "uuid": {"description": "The Wi-Fi interface's name (its uuid).", "schema": {"type": "string"}},
 }
 
 SECURITY_SCHEMES = {
@@ -108,6 +109,8 @@ def _ok(op: Operation) -> dict[str, Any]:
             "OK. With `Accept: text/event-stream`: `event: message` frames whose data is "
             "the JSON body, every few seconds."
         )
+    if op.ok == 204:
+        return {"description": "Yes (no content)."}
     ok: dict[str, Any] = {"description": description, "content": content}
     if op.handler in ("token", "login"):
         ok["headers"] = {
@@ -129,8 +132,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         "operationId": f"{op.method.lower()}_{op.handler}_{op.tag}",
         "summary": op.summary,
         "tags": [op.tag],
-        "responses": {"200": _ok(op), "401": _error(401)},
+        "responses": {str(op.ok): _ok(op), "401": _error(401)},
     }
+    if op.empty:
+        out["responses"]["204"] = {"description": "Not supported, or no available data."}
     if op.public and op.handler not in ("token", "login"):
         del out["responses"]["401"]
     for code in op.errors:

@@ -142,9 +142,22 @@ def _partition(part: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _parts(observed: dict[str, Any]) -> list[dict[str, Any]]:
+    """Partition rows: the sim's and the portal backend's as they are; a backend that
+    reports whole disks with their partitions (linux) flattened to the same rows."""
+    out: list[dict[str, Any]] = []
+    for entry in observed.get("disks") or []:
+        if not isinstance(entry.get("partitions"), list):
+            out.append(entry)
+            continue
+        disk = {k: v for k, v in entry.items() if k not in ("partitions", "sizeBytes")}
+        out += [{**disk, **part, "disk": entry.get("name")} for part in entry["partitions"]]
+    return out
+
+
 def disks(observed: dict[str, Any]) -> list[dict[str, Any]]:
     """/platform/api/perif/disk: partitions grouped by the disk they are on."""
-    parts = observed.get("disks") or []
+    parts = _parts(observed)
     if not parts:
         raise Unavailable("Disk")
     grouped: dict[str, dict[str, Any]] = {}
@@ -178,7 +191,7 @@ def disks(observed: dict[str, Any]) -> list[dict[str, Any]]:
 
 def partitions(observed: dict[str, Any]) -> list[dict[str, Any]]:
     """/platform/api/perif/disk/partition."""
-    parts = observed.get("disks") or []
+    parts = _parts(observed)
     if not parts:
         raise Unavailable("Disk")
     return [_partition(p) for p in parts]
@@ -265,6 +278,7 @@ def interfaces(observed: dict[str, Any], profile: HardwareProfile) -> list[dict[
     dns = [dns_conf[k] for k in ("primary", "secondary") if dns_conf.get(k)]
     enabled = [n for n in names if configs[n].get("enabled", True) is not False]
     default = next((n for n in network.get("routePriority") or [] if n in enabled), None)
+    links = {str(i.get("name")): i for i in observed.get("networkInterfaces") or []}
     out: list[dict[str, Any]] = []
     for index, name in enumerate(names, start=2):
         conf = configs[name]
@@ -287,7 +301,16 @@ def interfaces(observed: dict[str, Any], profile: HardwareProfile) -> list[dict[
             entry["addresses"] = [conf["address"]] if conf.get("address") else []
             entry["gateway"] = [conf["gateway"]] if conf.get("gateway") else []
             entry["dns"] = dns
+            entry.update(_link(links.get(name) or {}, index))
         out.append(entry)
+    return out
+
+
+def _link(link: dict[str, Any], index: int) -> dict[str, Any]:
+    """Link speed and I/O counters of a connected interface, where the backend reads them."""
+    out: dict[str, Any] = {k: link[k] for k in ("speed", "sendSpeed", "recvSpeed") if k in link}
+    if isinstance(link.get("iocounters"), dict):
+        out["iocounters"] = {**link["iocounters"], "ifindex": index}
     return out
 
 

@@ -22,6 +22,8 @@ class Operation:
     tag: str = "platform"
     query: tuple[str, ...] = ()  # query parameter names (see openapi.PARAMETERS)
     media: str = "application/json"
+    ok: int = 200  # 204: the answer is the status alone
+    empty: bool = False  # also 204 where the device has no data (the reference's form)
 
 
 def _hw(path: str, handler: str, summary: str, schema: str, sse: bool = False) -> Operation:
@@ -71,12 +73,29 @@ OPERATIONS: tuple[Operation, ...] = (
     # -- platform -----------------------------------------------------------------------
     Operation("/platform/api/ping", "pong", "Liveness.", None, public=True, media="text/plain"),
     Operation("/platform/api/agentinfo", "agent_info", "Agent version.", "AgentInfo", public=True),
+    # -- portal service -------------------------------------------------------------------
+    Operation(
+        "/api/ping", "pong", "Liveness.", None, public=True, tag="portal", media="text/plain"
+    ),
+    Operation(
+        "/api/agentinfo", "agent_info", "Agent version.", "AgentInfo", public=True, tag="portal"
+    ),
+    Operation(
+        "/api/irtm/ping", "pong", "Liveness.", None, public=True, tag="irtm", media="text/plain"
+    ),
     _hw("/platform/api/hwmon", "hwmon", "All hardware-monitor readings.", "Hwmon", sse=True),
     _hw("/platform/api/hwmon/temperatures", "temperatures", "Temperatures.", "Readings"),
     _hw("/platform/api/hwmon/voltages", "voltages", "Voltages.", "Readings"),
     _hw("/platform/api/hwmon/currents", "currents", "Currents.", "Readings"),
     _hw("/platform/api/hwmon/fanspeeds", "fanspeeds", "Fan speeds.", "Readings"),
     Operation("/platform/api/host/info", "host_info", "Host information.", "HostInfo"),
+    Operation(
+        "/platform/api/host/display/count",
+        "display_count",
+        "Number of displays.",
+        "DisplayCount",
+    ),
+    _hw("/platform/api/devmgr", "devmgr", "Hardware attached to the device.", "DeviceList"),
     Operation("/platform/api/systemperf", "systemperf", "CPU and memory.", "SystemPerf"),
     Operation("/platform/api/systemperf/cpu", "cpu", "CPU information and usage.", "Cpu"),
     Operation("/platform/api/systemperf/memory", "memory", "Memory usage.", "Memory"),
@@ -125,6 +144,12 @@ OPERATIONS: tuple[Operation, ...] = (
         "Wi-Fi adapters and their profiles.",
         "WifiInterfaceList",
     ),
+    _hw(
+        "/platform/api/networking/wifi/networks/{uuid}",
+        "wifi_networks",
+        "Wi-Fi networks in range of an adapter (uuid: the interface name).",
+        "WifiNetworkList",
+    ),
     _hw("/platform/api/processes", "processes", "Running processes.", "ProcessList", sse=True),
     Operation("/platform/api/service/list", "services", "Services.", "ServiceList"),
     Operation("/platform/api/service/{name}", "service", "One service's status.", "ServiceStatus"),
@@ -134,6 +159,28 @@ OPERATIONS: tuple[Operation, ...] = (
         "Server-Sent Events: diskdrives, hwmon, netifaces, processes, pwrstatus, systemperf.",
         None,
         media="text/event-stream",
+    ),
+    Operation(
+        "/platform/api/control/display",
+        "control_display",
+        "204 when the display can be turned on and off, 404 when not.",
+        None,
+        errors=(404,),
+        ok=204,
+    ),
+    Operation(
+        "/platform/api/etp/devicedata",
+        "etp_device",
+        "ETP device data (204 without an ETP).",
+        "EtpDeviceData",
+        empty=True,
+    ),
+    _hw("/platform/api/etp/userdata", "etp_user", "ETP user data.", "EtpUserData"),
+    _hw(
+        "/platform/api/etp/userdata/lockstatus",
+        "etp_lock",
+        "Whether the ETP user data is locked.",
+        "EtpLockStatus",
     ),
     # -- edgehub ------------------------------------------------------------------------
     Operation(
@@ -161,6 +208,30 @@ OPERATIONS: tuple[Operation, ...] = (
         "conncfg",
         "Cloud connection settings (secrets redacted).",
         "ConnCfg",
+        errors=(404,),
+        tag="edgehub",
+    ),
+    Operation(
+        "/edgehub/api/macaddr",
+        "macaddr",
+        "The MAC address the device registers with (its default interface's).",
+        "MacAddress",
+        errors=(404,),
+        tag="edgehub",
+    ),
+    Operation(
+        "/edgehub/api/apphub/status",
+        "apphub",
+        "The AppHub service's state (404 without AppHub).",
+        "AppHubStatus",
+        errors=(404,),
+        tag="edgehub",
+    ),
+    Operation(
+        "/edgehub/api/edgebus/status",
+        "edgebus",
+        "The embedded broker's state (404: no backend runs one).",
+        "EdgeBusStatus",
         errors=(404,),
         tag="edgehub",
     ),
@@ -210,6 +281,16 @@ OPERATIONS: tuple[Operation, ...] = (
         media="application/json",
     ),
 )
+
+NOT_SERVED: dict[str, str] = {
+    "/auth/certificate": "tokens are HS256-signed with a key that never leaves the device; "
+    "there is no certificate to hand out",
+    "/platform/api/host/screenshot/{index}": "interactive (screenshots) stays out",
+    "/platform/api/host/screenshot/{index}/file": "interactive (screenshots) stays out",
+    "/platform/api/term/ws": "interactive (web terminal) stays out",
+    "/platform/api/rdesk/{id}": "interactive (remote desktop) stays out",
+}
+"""Documented GETs this endpoint does not serve, and why (the README's portal GET table)."""
 
 PUBLIC_PATHS = frozenset(op.path for op in OPERATIONS if op.public)
 POST_PATHS = frozenset(op.path for op in OPERATIONS if op.method == "POST")

@@ -151,7 +151,18 @@ COMPONENTS: dict[str, Schema] = {
             "firmwareRevision": STR,
             "mediaType": STR,
             "partitions": array(ref("Partition")),
-            "smartAttributes": array({"type": "object"}),
+            "smartAttributes": array(ref("SmartAttribute")),
+        }
+    ),
+    "SmartAttribute": obj(
+        {
+            "id": INT,
+            "name": STR,
+            "statusFlags": INT,
+            "value": INT,
+            "worst": INT,
+            "threshold": INT,
+            "rawData": {**array({"type": "integer", "minimum": 0, "maximum": 255}), "maxItems": 6},
         }
     ),
     "DiskList": {**array(ref("Disk")), "minItems": 1},
@@ -179,8 +190,30 @@ COMPONENTS: dict[str, Schema] = {
             "addresses": STRINGS,
             "gateway": STRINGS,
             "dns": STRINGS,
+            "speed": STR,
+            "sendSpeed": INT,
+            "recvSpeed": INT,
+            "iocounters": ref("IoCounters"),
         },
-        optional=("addresses", "gateway", "dns"),
+        optional=("addresses", "gateway", "dns", "speed", "sendSpeed", "recvSpeed", "iocounters"),
+    ),
+    "IoCounters": obj(
+        {
+            key: INT
+            for key in (
+                "ifindex",
+                "bytesSent",
+                "bytesRecv",
+                "packetsSent",
+                "packetsRecv",
+                "errin",
+                "errout",
+                "dropin",
+                "dropout",
+                "fifoin",
+                "fifoout",
+            )
+        }
     ),
     "InterfaceList": array(ref("Interface")),
     "WifiProfile": obj(
@@ -195,6 +228,46 @@ COMPONENTS: dict[str, Schema] = {
         {"ifIndex": INT, "uuid": STR, "description": STR, "profiles": array(ref("WifiProfile"))}
     ),
     "WifiInterfaceList": array(ref("WifiInterface")),
+    "WifiNetwork": obj(
+        {
+            "alreadyConnected": BOOL,
+            "authenticationAlgorithm": STR,
+            "channel": INT,
+            "cipherAlgorithm": STR,
+            "connectable": BOOL,
+            "infrastructureType": STR,
+            "profileAvailable": BOOL,
+            "profileName": STR,
+            "ssid": STR,
+            "securityEnabled": BOOL,
+            "signalQuality": {"type": "integer", "minimum": 0, "maximum": 100},
+            "signalStrength": INT,
+            "bssid": STR,
+            "physicalTypes": STRINGS,
+        },
+        optional=("channel", "bssid"),
+    ),
+    "WifiNetworkList": array(ref("WifiNetwork")),
+    # -- devices, displays, ETP --------------------------------------------------------------
+    "DeviceList": array(
+        obj(
+            {
+                "class": STR,
+                "instancePath": STR,
+                "name": STR,
+                "vendorID": STR,
+                "deviceID": STR,
+                "status": STR,
+            },
+            optional=("vendorID", "deviceID"),
+        )
+    ),
+    "DisplayCount": {"type": "integer", "minimum": 0},
+    "EtpDeviceData": obj(
+        {"modelName": STR, "serialNumber": STR, "boardVersion": STR, "uuid": STR, "version": STR}
+    ),
+    "EtpUserData": obj({"data": obj({"userSpace1": STR, "userSpace2": STR}), "locked": BOOL}),
+    "EtpLockStatus": obj({"locked": BOOL}),
     # -- processes and services -------------------------------------------------------------
     "Process": obj(
         {
@@ -251,6 +324,18 @@ COMPONENTS: dict[str, Schema] = {
             "iothubCert": STR,
             "mqttKey": {"type": "string", "enum": ["", "(sensitive)"]},
             "mqttCert": {"type": "string", "enum": ["", "(sensitive)"]},
+        }
+    ),
+    "MacAddress": {"type": "string", "pattern": "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"},
+    "AppHubStatus": obj({"status": STR}),
+    "EdgeBusStatus": obj(
+        {
+            "enabled": BOOL,
+            "mqttBrokerStatus": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "integer"]},
+            },
+            "clientStatus": STR,
         }
     ),
     "EdgeHubProfile": {

@@ -25,8 +25,11 @@ __all__ = ["uno"]
 
 PUBLIC = {"/auth/ping", "/auth/version", "/auth/agentinfo", "/platform/api/ping"}
 PUBLIC |= {"/platform/api/agentinfo", "/edgehub/api/ping", "/edgehub/api/agentinfo"}
+PUBLIC |= {"/api/ping", "/api/agentinfo", "/api/irtm/ping"}
 PROTECTED = [
-    op.path.replace("{id}", "0").replace("{name}", "ssh") for op in OPERATIONS if not op.public
+    op.path.replace("{id}", "0").replace("{name}", "ssh").replace("{uuid}", "wlan0")
+    for op in OPERATIONS
+    if not op.public
 ]
 
 

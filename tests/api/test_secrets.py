@@ -39,7 +39,9 @@ def test_no_route_ever_shows_a_secret(tmp_path: Path, caplog: pytest.LogCaptureF
             assert [ch["path"] for ch in plan["changes"]] == ["cloud.mqtt.password"]
             assert plan["changes"][0]["after"] == "(sensitive)"
             for op in OPERATIONS:
-                path = op.path.replace("{id}", "0").replace("{name}", "ssh")
+                path = (
+                    op.path.replace("{id}", "0").replace("{name}", "ssh").replace("{uuid}", "wlan0")
+                )
                 if op.media == "text/event-stream":
                     continue
                 for method in ("GET", "HEAD", "PUT", "DELETE"):

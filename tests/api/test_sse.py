@@ -8,21 +8,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from apikit import UNO, Served, read_events, serve, uno, write_secrets
+from apikit import UNO, Served, gateway, read_events, serve, uno, write_secrets
+from portaldoc import gets
 
 from reconciler.api.openapi import EVENTS, document
 
-__all__ = ["uno"]
+__all__ = ["gateway", "uno"]
 
-DOCUMENTED_EVENTS = {
-    "diskdrives",
-    "hwmon",
-    "netifaces",
-    "processes",
-    "pwrstatus",
-    "snmptrap",
-    "systemperf",
-}
+DOCUMENTED_EVENTS = set(next(g["events"] for g in gets() if g["path"] == "/platform/api/events"))
+"""The event types the reference lists for /platform/api/events (extracted with the fixture)."""
 SSE = {"Accept": "text/event-stream"}
 
 
@@ -55,17 +49,24 @@ def test_events_stream_has_the_documented_types(uno: Served) -> None:
     token = uno.token()
     with uno.client() as c, c.stream("GET", f"/platform/api/events?token={token}") as response:
         assert response.status_code == 200
-        events = read_events(response, 2 * 5)
+        events = read_events(response, 2 * 6)
     seen = [event for event, _ in events]
     assert set(seen) <= DOCUMENTED_EVENTS
-    assert set(seen) == {"diskdrives", "hwmon", "netifaces", "processes", "systemperf"}
+    assert set(seen) == DOCUMENTED_EVENTS - {"snmptrap"}  # no SNMP traps are received here
     assert all(seen.count(e) == 2 for e in set(seen)), seen  # two batches, one of each
     for event, data in events:
         validate(data, EVENTS[event])
 
 
-def test_stream_of_missing_hardware_is_404(uno: Served) -> None:
-    response = uno.get("/platform/api/perif/redundant_power", headers=SSE)
+def test_power_inputs_stream(uno: Served) -> None:
+    path = "/platform/api/perif/redundant_power"
+    with uno.client(uno.token()) as c, c.stream("GET", path, headers=SSE) as response:
+        events = read_events(response, 2)
+    assert events == [("message", {"vin1State": 1, "vin2State": 1})] * 2
+
+
+def test_stream_of_missing_hardware_is_404(gateway: Served) -> None:
+    response = gateway.get("/platform/api/perif/redundant_power", headers=SSE)
     assert response.status_code == 404
     assert response.json() == {"errors": {"Power": "not supported or no available data"}}
 

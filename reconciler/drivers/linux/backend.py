@@ -124,7 +124,7 @@ class LinuxBackend:
     def telemetry(self) -> dict[str, Callable[[], Any]]:
         """Read-only telemetry readers by key (the bench times each). Imported here: a plan
         reads none of them, and `reconcile plan` starts faster without."""
-        from reconciler.drivers.linux import disks, hostinfo, hwmon, nics, processes
+        from reconciler.drivers.linux import devices, disks, hostinfo, hwmon, nics, processes
         from reconciler.drivers.linux.network import NetworkDriver
         from reconciler.drivers.linux.services import ServicesDriver
 
@@ -134,7 +134,10 @@ class LinuxBackend:
             "usage": self.usage.usage,
             "hwmon": lambda: hwmon.hwmon(self.host),
             "disks": lambda: disks.disks(self.host),
+            "devices": lambda: devices.devices(self.host),
+            "power": lambda: devices.power(self.host),
             "networkInterfaces": lambda: nics.interfaces(self.host, net.links(), net.routes()),
+            "wifiNetworks": lambda: nics.wifi_networks(self.host),
             "processes": lambda: processes.processes(self.host),
             "systemServices": ServicesDriver(self.ctx).listing,
         }

@@ -1,11 +1,13 @@
-"""Telemetry: host identity in the portal's host/info shape (os-release, kernel, DMI)."""
+"""Telemetry: host identity in the portal's host/info shape (os-release, kernel, DMI), and
+its displays: connected DRM connectors, and whether a backlight can be switched off."""
 
 from __future__ import annotations
 
 import platform
 from typing import Any
 
-from reconciler.drivers.linux.facts import config, procfs
+from reconciler.drivers.linux.devices import attributes
+from reconciler.drivers.linux.facts import config, hardware, procfs
 from reconciler.drivers.linux.host import Host
 
 DMI = "/sys/class/dmi/id"
@@ -30,6 +32,11 @@ def host_info(host: Host, model: str) -> dict[str, Any]:
         "memoryTotalBytes": mem.get("MemTotal", 0),
         "bootTime": stat.get("btime", 0),
         "upTime": int(procfs.uptime(host.read("/proc/uptime") or "0")),
+        "displayCount": hardware.displays(attributes(host, "/sys/class/drm", ("status",))),
+        "displayPowerControl": any(
+            host.exists(f"/sys/class/backlight/{name}/bl_power")
+            for name in host.listdir("/sys/class/backlight")
+        ),
     }
     for key, attr in (
         ("deviceName", "product_name"),

@@ -250,6 +250,7 @@ class SimBackend:
         out["hwmon"] = telemetry.hwmon(self.profile)
         out["host"] = {**telemetry.host_facts(self.profile), "hostname": out["system"]["hostname"]}
         out["disks"] = telemetry.disks()
+        out.update(telemetry.hardware(self.profile, out))
         return out
 
     # -- test and demo hooks -------------------------------------------------------

@@ -91,6 +91,10 @@ SYSFS = {
     "/sys/class/leds": ("Leds", "two-leds"),
     "/sys/class/watchdog": ("Watchdog", "itco"),
     "/sys/class/gpio": ("GpioSysfs", "exported"),
+    "/sys/class/net": ("LinkSpeed", "two-veth"),
+    "/sys/class/power_supply": ("PowerSupply", "two-inputs"),
+    "/sys/class/drm": ("DrmConnectors", "two-ports"),
+    "/sys/bus/pci/devices": ("PciDevices", "vm"),
 }
 READ_ONLY = {
     "ip": lambda a: a[1] == "-j" and not {"set", "add", "del", "flush", "replace"} & set(a),
@@ -109,7 +113,11 @@ class FakeMachine:
         if sysfs:
             for base, (fact, case) in SYSFS.items():
                 for rel, text in fact_input(fact, case).items():
-                    self.write(f"{base}/{rel}", text)
+                    if rel.endswith("/driver"):  # sysfs links a device to its driver
+                        self.link(f"{base}/{rel}", f"/sys/bus/pci/drivers/{text}")
+                    else:
+                        self.write(f"{base}/{rel}", text)
+            self.write("/proc/net/dev", fact_input("NetDev", "two-veth"))
         if systemd:
             (root / "run/systemd/system").mkdir(parents=True)
         self.units: dict[str, dict[str, Any]] = {

@@ -12,7 +12,9 @@ from typing import Any
 from reconciler.drivers.linux.facts import (
     accounts,
     config,
+    hardware,
     iproute,
+    iwscan,
     nft,
     procfs,
     serialline,
@@ -50,4 +52,10 @@ FACTS: dict[str, Callable[..., Any]] = {
     "SystemdUnits": systemd.units,
     "SystemdUnitFiles": systemd.unit_files,
     "Smartctl": smart.smart,
+    "LinkSpeed": hardware.link_speeds,
+    "NetDev": hardware.net_dev,
+    "PowerSupply": hardware.power_inputs,
+    "DrmConnectors": hardware.displays,
+    "PciDevices": hardware.pci_devices,
+    "IwScanDump": iwscan.scan_dump,
 }

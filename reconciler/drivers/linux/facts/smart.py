@@ -27,8 +27,15 @@ def smart(data: dict[str, Any]) -> dict[str, Any]:
             "value": a.get("value"),
             "worst": a.get("worst"),
             "threshold": a.get("thresh"),
-            "rawValue": a.get("raw", {}).get("value"),
+            "rawData": raw_data(a.get("raw", {}).get("value")),
         }
         for a in attrs
     ]
     return out
+
+
+def raw_data(value: Any) -> list[int]:
+    """An attribute's 48-bit raw value as the six bytes the portal shows (`rawData`, least
+    significant first: 9846 power-on hours are [118, 38, 0, 0, 0, 0])."""
+    number = value if isinstance(value, int) and 0 <= value < 1 << 48 else 0
+    return list(number.to_bytes(6, "little"))
