@@ -48,7 +48,11 @@ def open_client(settings: Settings, will: bytes, window: int) -> mqtt.Client:
         client.tls_set_context(tls_context(settings.tls))
     if settings.username is not None:
         client.username_pw_set(settings.username, settings.password)
-    client.will_set(settings.topic("status"), will, qos=settings.qos, retain=True)
+    if settings.will is None:
+        client.will_set(settings.topic("status"), will, qos=settings.qos, retain=True)
+    else:
+        own = settings.will
+        client.will_set(own.topic, own.payload.encode(), qos=own.qos, retain=own.retain)
     client.connect_timeout = settings.handshake_timeout_s
     client.max_inflight_messages_set(window)
     return client
