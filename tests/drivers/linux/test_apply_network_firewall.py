@@ -207,3 +207,24 @@ def test_dhcp_on_a_down_link_does_not_pin_it_down(machine: FakeMachine, tmp_path
     assert "ActivationPolicy=always-down" in machine.read(
         "/etc/systemd/network/10-reconciler-eth1.network"
     )
+
+
+def test_host_service_source_port_is_a_drop_rule_of_its_own(backend: LinuxBackend) -> None:
+    """sourcePort alone restricts only the source port; with sources both must match."""
+    runner = backend.host.runner
+    desired = {
+        "hostServices": [
+            {"name": "ssh", "sourcePort": "1024-65535"},
+            {"name": "modbus", "sources": ["10.0.0.0/8"], "sourcePort": 40000},
+        ]
+    }
+    backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
+    script = next(s for argv, s in runner.calls if argv == ("nft", "-f", "-")) or ""  # type: ignore[attr-defined]
+    ssh = [line.strip() for line in script.splitlines() if '"hostServices:ssh"' in line]
+    assert ssh == ['tcp sport != 1024-65535 tcp dport 22 drop comment "hostServices:ssh"']
+    modbus = [line.strip() for line in script.splitlines() if '"hostServices:modbus"' in line]
+    assert [line.removesuffix(' comment "hostServices:modbus"') for line in modbus] == [
+        "meta nfproto ipv4 ip saddr != { 10.0.0.0/8 } tcp dport 502 drop",
+        "meta nfproto ipv6 tcp dport 502 drop",
+        "tcp sport != 40000 tcp dport 502 drop",
+    ]
