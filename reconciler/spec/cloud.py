@@ -145,7 +145,9 @@ class CloudSpec(SpecModel):
     """The MQTT uplink to a broker."""
     clients: list[CloudClient] | None = None
     """More cloud connections (the doc's list of MQTT clients, AWS IoT Core, Azure IoT Hub,
-    Sparkplug B), apart from the agent's own uplink `mqtt`."""
+    Sparkplug B), apart from the agent's own uplink `mqtt`. Recorded on sim; the linux
+    backend reports them unavailable (the agent runs only its uplink, and a Debian host has
+    none of these vendors' clients)."""
     prune: bool = False
     """Remove clients this reconciler created earlier that are gone from `clients`."""
 
