@@ -32,7 +32,8 @@ SESSION_EXPIRY_S = 86400
 
 
 def open_client(settings: Settings, will: bytes, window: int) -> mqtt.Client:
-    """A client ready to connect; callbacks are the caller's to set."""
+    """A client ready to connect; callbacks are the caller's to set. `will` (the offline
+    status) is the broker's will unless the spec declares its own (settings.will)."""
     v5 = settings.protocol == "5"
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
