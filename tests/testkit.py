@@ -23,6 +23,9 @@ SECRETS = {
     "sim-pin": "90357261",  # 8 digits: a shorter one turns up inside metric values
     "apn-password": "apn-Secret-Value-55",
     "ap-psk": "ap-psk-Secret-Value-44",
+    "cloud-client-cert": "client-cert-Secret-Value-33",
+    "cloud-client-key": "client-key-Secret-Value-22",
+    "hub-connection": "HostName=hub.example;SharedAccessKey=hub-Secret-Value-11",
 }
 
 

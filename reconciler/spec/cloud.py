@@ -13,21 +13,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator
 
 from reconciler.spec.base import HostOrIp, Loc, Port, SecretRef, SpecModel
-
-
-def _version_text(value: Any) -> Any:
-    """Unquoted YAML versions are numbers (3.1, 5, 1.2); compare them as the text they were."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, float):
-        return f"{value:g}" if value != int(value) else f"{int(value)}.0"
-    if isinstance(value, int):
-        return str(value)
-    return value
+from reconciler.spec.cloud_clients import (
+    CloudClient,
+    WillMessage,
+    client_problems,
+    topic_problem,
+    version_text,
+)
 
 
 def _protocol_version(value: Any) -> Any:
-    value = _version_text(value)
+    value = version_text(value)
     return {"5.0": "5", "3.1.1.0": "3.1.1"}.get(value, value) if isinstance(value, str) else value
 
 
@@ -36,7 +32,7 @@ class MqttTls(SpecModel):
 
     enabled: bool = True
     """Use TLS (mqtts, or wss over websocket); portal: enableTLS."""
-    version: Annotated[Literal["1.0", "1.1", "1.2", "1.3"], BeforeValidator(_version_text)] = "1.2"
+    version: Annotated[Literal["1.0", "1.1", "1.2", "1.3"], BeforeValidator(version_text)] = "1.2"
     """Lowest TLS version accepted (doc: tlsVersion, default 1.2)."""
     ca_cert: SecretRef | None = None
     """PEM bundle of CAs to trust instead of the system store (portal: caCerts)."""
@@ -59,6 +55,10 @@ class StoreAndForward(SpecModel):
 
     enable: bool = True
     """Buffer while disconnected (the doc's default is off; writing this block turns it on)."""
+    target_disk_name: Literal["System"] = "System"
+    """Disk holding the buffer (doc: targetDiskName, "System" in its sample). Only System:
+    the uplink keeps its queue in the agent's state dir, and no hardware profile lists
+    another disk."""
     max_size_mb: int = Field(default=8, ge=1, le=65536, alias="maxSizeMB")
     """Disk cache size in MiB (doc: desiredDiskCacheSizeMB; 8 in its sample)."""
     max_age_hours: int = Field(default=24, ge=1, le=8760)
@@ -116,22 +116,17 @@ class MqttSpec(SpecModel):
     (doc: message group pollingInterval 0..86400, default 10)."""
     store_and_forward: StoreAndForward | None = None
     """Buffer messages while the broker is unreachable."""
+    will_message: WillMessage | None = None
+    """Your own will (doc: willMessage). MQTT carries one will per connection, so this
+    replaces the uplink's default will (a retained offline status on <prefix>/<device>/status
+    that `fleet status` reads): leave it out to keep fleet status' lost-connection signal."""
 
     @field_validator("topic_prefix")
     @classmethod
     def _topic_prefix(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if "+" in value or "#" in value:
-            raise ValueError(f"{value!r} contains an MQTT wildcard ('+' or '#'); not in a topic")
-        if value.startswith("$"):
-            raise ValueError(f"{value!r} starts with '$', which brokers reserve ($SYS/...)")
-        if value.startswith("/") or value.endswith("/") or "//" in value:
-            raise ValueError(
-                f"{value!r} has an empty topic level: no leading, trailing or double '/'"
-            )
-        if "\x00" in value:
-            raise ValueError("topic prefix contains a NUL character")
+        problem = None if value is None else topic_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @property
@@ -148,13 +143,23 @@ class MqttSpec(SpecModel):
 class CloudSpec(SpecModel):
     mqtt: MqttSpec | None = None
     """The MQTT uplink to a broker."""
+    clients: list[CloudClient] | None = None
+    """More cloud connections (the doc's list of MQTT clients, AWS IoT Core, Azure IoT Hub,
+    Sparkplug B), apart from the agent's own uplink `mqtt`. Recorded on sim; the linux
+    backend reports them unavailable (the agent runs only its uplink, and a Debian host has
+    none of these vendors' clients)."""
+    prune: bool = False
+    """Remove clients this reconciler created earlier that are gone from `clients`."""
 
 
 def document_problems(spec: CloudSpec) -> Iterator[tuple[Loc, str]]:
     """Settings that contradict each other, located at the one to change."""
-    mqtt = spec.mqtt
-    if mqtt is None:
-        return
+    yield from client_problems(spec.clients or [])
+    if spec.mqtt is not None:
+        yield from _uplink_problems(spec.mqtt)
+
+
+def _uplink_problems(mqtt: MqttSpec) -> Iterator[tuple[Loc, str]]:
     tls = mqtt.tls if mqtt.tls is not None and mqtt.tls.enabled else None
     if mqtt.insecure_skip_verify and tls is None:
         yield ("mqtt", "insecureSkipVerify"), "only applies with tls enabled"

@@ -139,12 +139,17 @@ access.httpServer.httpsPort, modbus.slave.tcp.port, the status endpoint's listen
 
 
 class HostServiceRule(SpecModel):
-    """Restrict who may reach a device service (gateway doc: firewall-core-zone sourceIp)."""
+    """Restrict who may reach a device service (gateway doc: firewall-core-zone sourceIp,
+    sourcePort); give sources, sourcePort or both."""
 
     name: HostService
     """The service: ssh, http, https, modbus or status (the reconciler's status endpoint)."""
-    sources: list[Network] = Field(min_length=1)
-    """Source addresses or CIDRs allowed to reach it; everyone else is dropped."""
+    sources: list[Network] | None = Field(default=None, min_length=1)
+    """Source addresses or CIDRs allowed to reach it; everyone else is dropped. Left out:
+    any source (the doc's empty sourceIp)."""
+    source_port: PortRange | None = None
+    """Source port or range clients must connect from, e.g. 1024-65535; others are dropped
+    (doc: sourcePort; left out: any, the doc's empty string)."""
 
 
 class FirewallSpec(SpecModel):
@@ -210,8 +215,13 @@ def document_problems(spec: FirewallSpec) -> Iterator[tuple[Loc, str]]:
                 )
                 break
     for i, service in enumerate(spec.host_services or []):
+        if service.sources is None and service.source_port is None:
+            yield (
+                ("hostServices", i, "sources"),
+                "required field is missing: give sources, sourcePort or both",
+            )
         seen: set[str] = set()
-        for j, source in enumerate(service.sources):
+        for j, source in enumerate(service.sources or []):
             if source in seen:
                 yield ("hostServices", i, "sources", j), f"{source} is listed twice"
             seen.add(source)

@@ -195,6 +195,15 @@ class _Values:
         return self.quantity if self.quantity is not None else WIDTH[self.value_type]
 
 
+class RefTag(SpecModel):
+    """A tag at an address of its own inside a zone (doc: refTags[])."""
+
+    tag: Tag
+    """The observed-state path served there."""
+    address: Address
+    """Its first address, inside the zone's address..address+quantity-1."""
+
+
 class SlaveZone(_Values, SpecModel):
     """A block of one table that the agent's Modbus slave serves from a tag."""
 
@@ -209,8 +218,16 @@ class SlaveZone(_Values, SpecModel):
     data_type: DataType | None = None
     """bool, int16, uint16, int32, uint32, int64, uint64, float32, float64 or string;
     default bool on coils/discrete, uint16 on holding/input."""
-    tag: Tag
-    """Where the value comes from (and goes to, if writable): a dotted observed-state path."""
+    tag: Tag | None = None
+    """Where the value comes from (and goes to, if writable): a dotted observed-state path.
+    Give one of tag, tags or refTags."""
+    tags: list[Tag] | None = Field(default=None, min_length=1)
+    """Several tags served one after another from `address`, one value of dataType each
+    (doc: tags[]; quantity defaults to all of them). The doc's zone creates these tags in
+    its tag hub; here every tag is a path into the observed state."""
+    ref_tags: list[RefTag] | None = Field(default=None, min_length=1)
+    """Tags at addresses of their own inside the zone (doc: refTags[], tags referenced from
+    the tag list with their own address); quantity is then required: the zone's span."""
     writable: bool = False
     """Let Modbus clients write the zone (and so the tag); coils and holding only."""
     swap: Swap = "none"
@@ -222,6 +239,46 @@ class SlaveZone(_Values, SpecModel):
     def _bits(self) -> bool:
         return self.table in BIT_TABLES
 
+    @property
+    def size(self) -> int:
+        """quantity, else one value of dataType per tag."""
+        if self.quantity is None and self.tags is not None:
+            return len(self.tags) * WIDTH[self.value_type]
+        return super().size
+
+    def served(self) -> list[ServedZone]:
+        """The zone as the slave serves it: one part per tag, each with its own address."""
+        skip = {"tags", "ref_tags", "tag", "address", "quantity", "name"}
+        fields = {key: value for key, value in self if key not in skip}
+        if self.tag is not None:
+            parts = [(self.name, self.tag, self.address, self.quantity)]
+        elif self.tags is not None:
+            width = WIDTH[self.value_type]
+            parts = [
+                (f"{self.name}.{i}", tag, self.address + i * width, width)
+                for i, tag in enumerate(self.tags)
+            ]
+        else:
+            refs = self.ref_tags or []
+            parts = [(f"{self.name}.{ref.tag}", ref.tag, ref.address, None) for ref in refs]
+        return [
+            ServedZone.model_construct(
+                **fields, name=name, tag=tag, address=address, quantity=quantity
+            )
+            for name, tag, address, quantity in parts
+        ]
+
+
+class ServedZone(SlaveZone):
+    """One tag's part of a zone (SlaveZone.served): what the slave maps to registers."""
+
+    tag: Tag
+
+
+LogLevel = Literal["ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"]
+"""The doc's log levels of the Modbus daemon (slave and master control)."""
+PROVIDER_NAME = r"^[\w\-.~]{1,128}$"
+
 
 class SlaveTcp(SpecModel):
     enabled: bool = True
@@ -232,6 +289,13 @@ class SlaveTcp(SpecModel):
     """Unit (slave) id answered to (doc: slaveId 1..255)."""
     bind_address: IPAddress | None = None
     """Listen on this address only; default all addresses (docs silent)."""
+    keep_alive_time: int | None = Field(default=None, ge=0, le=99)
+    """Minutes a client connection may stay silent before TCP keep-alive probes check the
+    peer, so dead clients are dropped; 0 turns probing off (doc: keepAliveTime 0..99; the doc
+    gives no unit, minutes is the unit of the vendor's gateways' TCP alive check)."""
+    name: str = Field(default="modbus_tcp_slave", pattern=PROVIDER_NAME)
+    """Provider name of the slave's tags (doc: name, 1..128 of letters, digits, _ - . ~);
+    the agent names the slave by it in its log."""
 
 
 class SlaveRtu(SpecModel):
@@ -252,6 +316,13 @@ class ModbusSlave(SpecModel):
     """Serve on a serial line."""
     zones: list[SlaveZone] | None = None
     """The register map; both transports serve the same zones."""
+    log_level: LogLevel | None = None
+    """Log level of the slave (doc: slave control logLevel; ALL and TRACE log as DEBUG,
+    FATAL as CRITICAL, OFF logs nothing)."""
+
+    def served_zones(self) -> list[ServedZone]:
+        """Every zone split into one part per tag, as the service maps them."""
+        return [part for zone in self.zones or [] for part in zone.served()]
 
 
 class MasterTcp(SpecModel):
@@ -343,6 +414,8 @@ class MasterDevice(SpecModel):
 class ModbusMaster(SpecModel):
     devices: list[MasterDevice] | None = None
     """Remote Modbus devices the agent polls."""
+    log_level: LogLevel | None = None
+    """Log level of the master (doc: master control logLevel), mapped as the slave's."""
 
 
 class ModbusSpec(SpecModel):
@@ -435,12 +508,68 @@ def _zone_problems(zones: list[SlaveZone]) -> Iterator[tuple[Loc, str]]:
                 (*loc, "writable"),
                 f"{zone.table} is read-only in Modbus; writable zones need coils or holding",
             )
+        for sub, msg in _tag_list_problems(zone):
+            yield (*loc, *sub), msg
         if zone.writable and not _invertible(zone.scaling):
             yield (
                 (*loc, "scaling"),
                 "a writable zone needs invertible scaling (non-zero slope, targetMin != targetMax)",
             )
     yield from _overlaps(zones)
+
+
+def _tag_list_problems(zone: SlaveZone) -> Iterator[tuple[Loc, str]]:
+    """One of tag, tags or refTags; their values fit the zone and do not overlap."""
+    given = [k for k, v in (("tag", zone.tag), ("tags", zone.tags), ("refTags", zone.ref_tags))
+             if v is not None]  # fmt: skip
+    if not given:
+        yield ("tag",), "required field is missing (or give tags or refTags)"
+        return
+    if len(given) > 1:
+        yield (given[1],), f"give one of tag, tags or refTags, not {' and '.join(given)}"
+        return
+    if given == ["tag"]:
+        return
+    if zone.value_type == "string":
+        yield ("dataType",), f"{given[0]} take one value each; a string zone takes one tag"
+        return
+    width = WIDTH[zone.value_type]
+    if zone.tags is not None and zone.quantity not in (None, len(zone.tags) * width):
+        yield (
+            ("quantity",),
+            f"{len(zone.tags)} tags of {zone.value_type} cover {len(zone.tags) * width}, "
+            f"not {zone.quantity}; leave quantity out",
+        )
+    if zone.ref_tags is None:
+        return
+    if zone.quantity is None:
+        yield ("refTags",), "refTags need quantity: the span of the zone they lie in"
+        return
+    end = zone.address + zone.quantity
+    taken: list[tuple[int, int]] = []
+    for k, ref in enumerate(zone.ref_tags):
+        span = (ref.address, ref.address + width - 1)
+        if ref.address < zone.address or span[1] >= end:
+            yield (
+                ("refTags", k, "address"),
+                f"{ref.address}..{span[1]} is outside the zone ({zone.address}..{end - 1})",
+            )
+        elif any(_overlap(span, other) for other in taken):
+            yield ("refTags", k, "address"), f"{ref.address} overlaps an earlier refTag"
+        taken.append(span)
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def zone_tags(zone: SlaveZone) -> list[tuple[Loc, str]]:
+    """Each tag of a zone with where it is written (relative to the zone)."""
+    if zone.tag is not None:
+        return [(("tag",), zone.tag)]
+    if zone.tags is not None:
+        return [(("tags", k), tag) for k, tag in enumerate(zone.tags)]
+    return [(("refTags", k, "tag"), ref.tag) for k, ref in enumerate(zone.ref_tags or [])]
 
 
 def _overlaps(zones: list[SlaveZone]) -> Iterator[tuple[Loc, str]]:
@@ -678,15 +807,16 @@ def tag_problems(spec: ModbusSpec, profile: HardwareProfile) -> Iterator[tuple[L
             commands.setdefault((dev.name, cmd.name), cmd)
     zones = (spec.slave.zones or []) if spec.slave is not None else []
     for i, zone in enumerate(zones):
-        loc: Loc = ("slave", "zones", i, "tag")
-        problem = _tag_problem(zone.tag, profile, commands)
-        if problem is not None:
-            yield loc, problem
-        elif zone.writable and zone.table in WRITABLE_TABLES:
-            path = tag_path(zone.tag)
-            command = commands.get((path[1], path[2])) if len(path) == 3 else None
-            if not tag_writable(path, command):
-                yield loc, f"{zone.tag} is read-only; {_WRITABLE_HINT}"
+        for sub, tag in zone_tags(zone):
+            loc: Loc = ("slave", "zones", i, *sub)
+            problem = _tag_problem(tag, profile, commands)
+            if problem is not None:
+                yield loc, problem
+            elif zone.writable and zone.table in WRITABLE_TABLES:
+                path = tag_path(tag)
+                command = commands.get((path[1], path[2])) if len(path) == 3 else None
+                if not tag_writable(path, command):
+                    yield loc, f"{tag} is read-only; {_WRITABLE_HINT}"
     for i, dev in enumerate(devices):
         for j, cmd in enumerate(dev.commands or []):
             if cmd.tag is not None:

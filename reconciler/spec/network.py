@@ -94,6 +94,27 @@ Band = Literal["band24", "band50"]
 """Gateway doc band names: 2.4 GHz and 5 GHz."""
 
 
+_VENDOR_CLASS = r"^[\x21-\x7e][\x20-\x7e]{0,254}$"
+
+
+class DhcpClient(SpecModel):
+    """What the DHCP client sends and accepts (gateway doc: ethernets `dhcpClient`, "DHCP
+    Client option"). The doc shows the object without its fields; these are the client
+    options a Debian host's DHCP clients (systemd-networkd, NetworkManager) set."""
+
+    hostname: Hostname | None = None
+    """Host name sent to the server (option 12), e.g. for DNS registration; default the
+    device's own host name, when the client sends one."""
+    send_hostname: bool | None = None
+    """Send a host name at all (option 12)."""
+    client_id: Literal["mac", "duid"] | None = None
+    """Client identifier (option 61): the MAC address or the DUID (RFC 4361)."""
+    vendor_class_id: str | None = Field(default=None, pattern=_VENDOR_CLASS)
+    """Vendor class identifier (option 60), 1..255 printable ASCII characters."""
+    use_dns: bool | None = None
+    """Use the DNS servers the DHCP server offers (false: only static `dns`)."""
+
+
 class Interface(SpecModel):
     """IP settings of one Ethernet (or Wi-Fi) interface (gateway doc: ethernets)."""
 
@@ -111,6 +132,8 @@ class Interface(SpecModel):
     """Route metric, lower wins. Use either this or `routePriority`, not both."""
     wan: bool | None = None
     """WAN (true) or LAN (false) role of the interface (gateway doc: ethernets `wan`)."""
+    dhcp_client: DhcpClient | None = None
+    """DHCP client options; with `dhcp: true` (gateway doc: dhcpClient)."""
 
 
 class Dns(SpecModel):
@@ -273,6 +296,11 @@ def _interface_problems(name: str, iface: Interface) -> Iterator[tuple[Loc, str]
         yield (*here, "address"), f"a static address needs dhcp: false on {name}"
     if iface.gateway is not None and iface.address is None and iface.dhcp is not True:
         yield (*here, "gateway"), "a gateway needs a static address"
+    if iface.dhcp_client is not None and iface.dhcp is not True:
+        yield (*here, "dhcpClient"), f"DHCP client options need dhcp: true on {name}"
+    client = iface.dhcp_client
+    if client is not None and client.hostname is not None and client.send_hostname is False:
+        yield (*here, "dhcpClient", "hostname"), "is never sent with sendHostname: false"
     if iface.address is None:
         return
     addr = ipaddress.IPv4Interface(iface.address)

@@ -181,14 +181,16 @@ def test_host_service_problems() -> None:
           hostServices:
             - {name: telnet, sources: [10.0.0.0/8]}
             - {name: ssh, sources: []}
-            - {name: https}
+            - {name: http, sourcePort: 70000}
         """
     )
     assert len(result.problems) == 3
     hs = "spec.firewall.hostServices"
     result.at(0, 7, "telnet", f"{hs}.0.name", "'ssh', 'http', 'https', 'modbus' or 'status'")
     result.at(1, 8, "[]", f"{hs}.1.sources", "at least 1 item")
-    result.at(2, 9, "{name", f"{hs}.2.sources", "required field is missing")
+    result.at(2, 9, "70000", f"{hs}.2.sourcePort", "port 70000 is outside 1..65535")
+    nothing = one_problem("firewall:\n  hostServices:\n    - {name: https}\n")
+    nothing.at(0, 7, "{name", f"{hs}.0.sources", "give sources, sourcePort or both")
 
 
 def test_host_service_duplicates() -> None:

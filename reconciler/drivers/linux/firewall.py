@@ -113,6 +113,22 @@ def _comment(kind: str, name: str) -> str:
     return f'comment "{text}"'
 
 
+def _host_service_rules(service: dict[str, Any], port: int) -> list[str]:
+    """Drop what the service's sources (per family) or sourcePort do not allow: a client
+    must pass every restriction, so each is a drop rule of its own."""
+    lines, comment = [], _comment("hostServices", service["name"])
+    for fam in ("ip", "ip6") if service.get("sources") is not None else ():
+        nets = [s for s in service["sources"] if _family(s) == fam]
+        allowed = f"{fam} saddr != {{ {', '.join(nets)} }} " if nets else ""
+        lines.append(
+            f"\t\tmeta nfproto {'ipv4' if fam == 'ip' else 'ipv6'} {allowed}"
+            f"tcp dport {port} drop {comment}"
+        )
+    if service.get("sourcePort") is not None:
+        lines.append(f"\t\ttcp sport != {service['sourcePort']} tcp dport {port} drop {comment}")
+    return lines
+
+
 def render_table(table: str, want: dict[str, Any], service_ports: dict[str, int]) -> str:
     """The nft script of the reconciler's table for the firewall area `want`."""
     lines = [f"table inet {table} {{", "\tchain input {"]
@@ -132,14 +148,7 @@ def render_table(table: str, want: dict[str, Any], service_ports: dict[str, int]
                 f"firewall.hostServices: the port of {name!r} is unknown; give the linux "
                 "backend the option servicePorts"
             )
-        port = service_ports[name]
-        for fam in ("ip", "ip6"):
-            nets = [s for s in service["sources"] if _family(s) == fam]
-            allowed = f"{fam} saddr != {{ {', '.join(nets)} }} " if nets else ""
-            lines.append(
-                f"\t\tmeta nfproto {'ipv4' if fam == 'ip' else 'ipv6'} {allowed}"
-                f"tcp dport {port} drop {_comment('hostServices', name)}"
-            )
+        lines += _host_service_rules(service, service_ports[name])
     for rule in want.get("inbound") or []:
         lines.append(f"\t\t{_matches(rule)} accept {_comment('inbound', rule['name'])}")
     lines.append("\t}")

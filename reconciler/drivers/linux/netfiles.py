@@ -41,9 +41,64 @@ def _networkd(ifname: str, iface: dict[str, Any], metric: int | None) -> str:
         lines += ["", "[Route]", f"Gateway={iface['gateway']}"]
         if metric is not None:
             lines.append(f"Metric={metric}")
+    dhcp = _networkd_dhcp(iface.get("dhcpClient") or {})
     if iface.get("dhcp") and metric is not None:
-        lines += ["", "[DHCPv4]", f"RouteMetric={metric}"]
+        dhcp.insert(0, f"RouteMetric={metric}")
+    if iface.get("dhcp") and dhcp:
+        lines += ["", "[DHCPv4]", *dhcp]
     return "\n".join(lines) + "\n"
+
+
+_YES = {True: "yes", False: "no"}
+_NM_BOOL = {True: "true", False: "false"}
+NETWORKD_DHCP = {
+    "hostname": "Hostname",
+    "sendHostname": "SendHostname",
+    "clientId": "ClientIdentifier",
+    "vendorClassId": "VendorClassIdentifier",
+    "useDns": "UseDNS",
+}
+NM_DHCP = {
+    "hostname": "dhcp-hostname",
+    "sendHostname": "dhcp-send-hostname",
+    "clientId": "dhcp-client-id",
+    "vendorClassId": "dhcp-vendor-class-identifier",
+    "useDns": "ignore-auto-dns",
+}
+"""dhcpClient keys and the file keys that hold them (NetworkManager's ignore-auto-dns is
+useDns inverted)."""
+
+
+def _networkd_dhcp(client: dict[str, Any]) -> list[str]:
+    return [
+        f"{NETWORKD_DHCP[k]}={_YES[v] if isinstance(v, bool) else v}"
+        for k, v in client.items()
+        if k in NETWORKD_DHCP
+    ]
+
+
+def _keyfile_dhcp(client: dict[str, Any]) -> list[str]:
+    out = []
+    for key, value in client.items():
+        if key == "useDns":
+            value = not value
+        out.append(f"{NM_DHCP[key]}={_NM_BOOL[value] if isinstance(value, bool) else value}")
+    return out
+
+
+def _dhcp_client(section: dict[str, list[str]], names: dict[str, str]) -> dict[str, Any]:
+    """dhcpClient from a file's section (the inverse of the two renderers)."""
+    out: dict[str, Any] = {}
+    for key, file_key in names.items():
+        if file_key not in section:
+            continue
+        raw = section[file_key][-1]
+        if key in ("sendHostname", "useDns"):
+            flag = raw.lower() in ("yes", "true", "1")
+            out[key] = not flag if file_key == "ignore-auto-dns" else flag
+        else:
+            out[key] = raw
+    return out
 
 
 def _keyfile(ifname: str, iface: dict[str, Any], metric: int | None) -> str:
@@ -61,7 +116,7 @@ def _keyfile(ifname: str, iface: dict[str, Any], metric: int | None) -> str:
         lines.append(f"mtu={iface['mtu']}")
     lines += ["", "[ipv4]"]
     if iface.get("dhcp"):
-        lines.append("method=auto")
+        lines += ["method=auto", *_keyfile_dhcp(iface.get("dhcpClient") or {})]
     elif iface.get("address"):
         lines += ["method=manual", f"address1={iface['address']}"]
         if iface.get("gateway"):
@@ -74,12 +129,16 @@ def _keyfile(ifname: str, iface: dict[str, Any], metric: int | None) -> str:
 
 
 def parse(renderer: str, text: str) -> dict[str, Any]:
-    """What a file says: dhcp, address, gateway, mtu, metric, enabled (keys it sets)."""
+    """What a file says: dhcp, dhcpClient, address, gateway, mtu, metric, enabled (keys it
+    sets)."""
     doc = ini(text)
     out: dict[str, Any] = {}
     if renderer == "networkmanager":
         ipv4 = {k: v[-1] for k, v in doc.get("ipv4", {}).items()}
         out["dhcp"] = ipv4.get("method") == "auto"
+        client = _dhcp_client(doc.get("ipv4", {}), NM_DHCP)
+        if client:
+            out["dhcpClient"] = client
         if "address1" in ipv4:
             addr, _, gw = ipv4["address1"].partition(",")
             out["address"] = str(ipaddress.ip_interface(addr))
@@ -95,6 +154,9 @@ def parse(renderer: str, text: str) -> dict[str, Any]:
         return out
     net = doc.get("Network", {})
     out["dhcp"] = net.get("DHCP", ["no"])[-1] in ("yes", "ipv4", "true")
+    client = _dhcp_client(doc.get("DHCPv4", {}), NETWORKD_DHCP)
+    if client:
+        out["dhcpClient"] = client
     if net.get("Address"):
         out["address"] = str(ipaddress.ip_interface(net["Address"][0]))
     route = doc.get("Route", {})

@@ -69,6 +69,8 @@ class NetworkDriver:
                 "dhcp": cfg.get("dhcp", any(a["dynamic"] for a in v4)),
                 "mtu": link["mtu"],
             }
+            if "dhcpClient" in cfg:
+                iface["dhcpClient"] = cfg["dhcpClient"]
             if v4:
                 iface["address"] = v4[0]["cidr"]
             route = next((r for r in routes if r["dev"] == name), None)

@@ -33,7 +33,13 @@ from reconciler.services.modbus.tags import (
     reconciler_section,
     resolve,
 )
-from reconciler.spec.modbus import ModbusSlave, ModbusSpec, SlaveZone, tag_path
+from reconciler.services.modbus.tuning import (
+    MASTER_LOGGER,
+    SLAVE_LOGGER,
+    set_keep_alive,
+    set_log_level,
+)
+from reconciler.spec.modbus import ModbusSlave, ModbusSpec, ServedZone, tag_path
 
 if TYPE_CHECKING:
     from pymodbus.server import ModbusSerialServer, ModbusTcpServer
@@ -43,7 +49,8 @@ if TYPE_CHECKING:
     from reconciler.services.modbus.master import Master, SerialLine
     from reconciler.services.modbus.slave import ZoneContext, ZoneMap
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(SLAVE_LOGGER)
+"""Everything here but the master's polling (master.py) serves the slave: its log level."""
 T = TypeVar("T")
 
 CALL_TIMEOUT_S = 60.0
@@ -188,8 +195,11 @@ class ModbusService:
         from reconciler.services.modbus.slave import ZoneMap
 
         slave = spec.slave if spec is not None else None
-        devices = (spec.master.devices or []) if spec and spec.master else []
-        zones = (slave.zones or []) if slave is not None else []
+        master = spec.master if spec is not None else None
+        devices = (master.devices or []) if master is not None else []
+        set_log_level(SLAVE_LOGGER, slave.log_level if slave is not None else None)
+        set_log_level(MASTER_LOGGER, master.log_level if master is not None else None)
+        zones = slave.served_zones() if slave is not None else []
         self._device_tags = {z.tag for z in zones if not z.tag.startswith("modbus.")}
         for device in devices:
             for cmd in device.commands or []:
@@ -240,15 +250,20 @@ class ModbusService:
                 context = self._contexts[kind] = ZoneContext(self._zones, unit, self._write)
             context.zones, context.unit_id = self._zones, unit  # in place, clients stay
             if kind not in self._servers:
+                name = slave.tcp.name if kind == "tcp" and slave and slave.tcp else kind
                 try:
-                    await self._open_server(kind, key, context)
+                    await self._open_server(kind, key, context, name)
                 except OSError as exc:
                     errors.append(f"the Modbus {kind.upper()} slave cannot listen: {exc}")
         for kind in [k for k in self._contexts if k not in wanted]:
             del self._contexts[kind]
+        if "tcp" in self._servers and slave is not None and slave.tcp is not None:
+            set_keep_alive(self._servers["tcp"][1].transport, slave.tcp.keep_alive_time)
         return errors
 
-    async def _open_server(self, kind: str, key: tuple[Any, ...], context: ZoneContext) -> None:
+    async def _open_server(
+        self, kind: str, key: tuple[Any, ...], context: ZoneContext, name: str
+    ) -> None:
         from pymodbus.framer import FramerType
         from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
@@ -276,7 +291,7 @@ class ModbusService:
             await server.shutdown()  # type: ignore[no-untyped-call]  # pymodbus leaves it unannotated
             raise OSError(f"cannot open {where}") from None
         self._servers[kind] = (key, server)
-        log.info("Modbus %s slave serving on %s", kind.upper(), where)
+        log.info("Modbus %s slave %s serving on %s", kind.upper(), name, where)
 
     async def _close_server(self, kind: str) -> None:
         """Close one listener; bounded, so a connection pymodbus waits on cannot hold up a
@@ -299,7 +314,7 @@ class ModbusService:
                 await self._refresher
             self._refresher = None
 
-    def _prune(self, zones: list[SlaveZone], devices: list[Any]) -> None:
+    def _prune(self, zones: list[ServedZone], devices: list[Any]) -> None:
         """Forget readings of tags no zone or command uses any more."""
         keep = {z.tag for z in zones} | self._device_tags
         keep |= {
@@ -415,7 +430,7 @@ class ModbusService:
                     return code
         return None
 
-    def _apply_writes(self, writes: list[tuple[SlaveZone, Any]]) -> int | dict[str, Any]:
+    def _apply_writes(self, writes: list[tuple[ServedZone, Any]]) -> int | dict[str, Any]:
         """Apply device-tag writes as one apply: the tags' new values, or an exception code."""
         from reconciler.engine.store import Store
         from reconciler.engine.writes import write_now
@@ -449,7 +464,7 @@ class ModbusService:
 
     @staticmethod
     def _changes(
-        document: dict[str, Any], writes: list[tuple[SlaveZone, Any]]
+        document: dict[str, Any], writes: list[tuple[ServedZone, Any]]
     ) -> tuple[list[Change] | int, dict[str, Any]]:
         """The changes the writes stand for and the tags' new values, or an exception code."""
         changes: list[Change] = []

@@ -21,7 +21,7 @@ from pymodbus.exceptions import NoSuchIdException
 
 from reconciler.services.modbus.codec import CodecError, Shape, decode, encode, scale, unscale
 from reconciler.services.modbus.tags import Reading
-from reconciler.spec.modbus import MAX_ADDRESS, SlaveZone
+from reconciler.spec.modbus import MAX_ADDRESS, ServedZone
 
 SPACE = MAX_ADDRESS + 1
 EMPTY, OK, FAILED, OFFLINE = 0, 1, 2, 3
@@ -41,13 +41,13 @@ TABLE_OF_FUNCTION = {
 }
 
 Words = list[int] | list[bool]
-PlannedWrite = tuple[SlaveZone, Any]
+PlannedWrite = tuple[ServedZone, Any]
 """A zone and the tag value a client's write gives it."""
 
 
 @dataclass
 class _Table:
-    zones: list[SlaveZone]
+    zones: list[ServedZone]
     starts: list[int]
     image: list[Any] = field(default_factory=lambda: [0] * SPACE)
     status: bytearray = field(default_factory=lambda: bytearray(SPACE))
@@ -56,7 +56,7 @@ class _Table:
 class ZoneMap:
     """The four tables of one zone layout; replaced whole when the zones change."""
 
-    def __init__(self, zones: Sequence[SlaveZone]) -> None:
+    def __init__(self, zones: Sequence[ServedZone]) -> None:
         self.zones = list(zones)
         self.errors: dict[str, str] = {}
         """Zone name -> why it is not served (for status), while it is not."""
@@ -70,7 +70,7 @@ class ZoneMap:
                 table.status[zone.address : zone.address + zone.size] = bytes([FAILED]) * zone.size
                 self.errors[zone.name] = f"{zone.tag}: no value yet"
             self.tables[name] = table
-        self._by_tag: dict[str, list[SlaveZone]] = {}
+        self._by_tag: dict[str, list[ServedZone]] = {}
         for zone in self.zones:
             self._by_tag.setdefault(zone.tag, []).append(zone)
 
@@ -83,7 +83,7 @@ class ZoneMap:
             for zone in self._by_tag.get(tag, ()):
                 self._encode(zone, reading)
 
-    def _encode(self, zone: SlaveZone, reading: Reading) -> None:
+    def _encode(self, zone: ServedZone, reading: Reading) -> None:
         table = self.tables[zone.table]
         span = slice(zone.address, zone.address + zone.size)
         if reading.quality != "good":
@@ -116,7 +116,7 @@ class ZoneMap:
             return int(ExcCodes.GATEWAY_NO_RESPONSE)
         return int(ExcCodes.DEVICE_FAILURE)
 
-    def _covering(self, table: _Table, address: int, end: int) -> list[SlaveZone]:
+    def _covering(self, table: _Table, address: int, end: int) -> list[ServedZone]:
         i = max(bisect.bisect_right(table.starts, address) - 1, 0)
         return [z for z in table.zones[i:] if z.address < end and z.address + z.size > address]
 

@@ -32,7 +32,8 @@ SESSION_EXPIRY_S = 86400
 
 
 def open_client(settings: Settings, will: bytes, window: int) -> mqtt.Client:
-    """A client ready to connect; callbacks are the caller's to set."""
+    """A client ready to connect; callbacks are the caller's to set. `will` (the offline
+    status) is the broker's will unless the spec declares its own (settings.will)."""
     v5 = settings.protocol == "5"
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
@@ -48,7 +49,11 @@ def open_client(settings: Settings, will: bytes, window: int) -> mqtt.Client:
         client.tls_set_context(tls_context(settings.tls))
     if settings.username is not None:
         client.username_pw_set(settings.username, settings.password)
-    client.will_set(settings.topic("status"), will, qos=settings.qos, retain=True)
+    if settings.will is None:
+        client.will_set(settings.topic("status"), will, qos=settings.qos, retain=True)
+    else:
+        own = settings.will
+        client.will_set(own.topic, own.payload.encode(), qos=own.qos, retain=own.retain)
     client.connect_timeout = settings.handshake_timeout_s
     client.max_inflight_messages_set(window)
     return client

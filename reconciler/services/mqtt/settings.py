@@ -32,6 +32,16 @@ class TlsSettings:
 
 
 @dataclass(frozen=True)
+class WillSettings:
+    """The spec's own will (cloud.mqtt.willMessage), sent instead of the offline status."""
+
+    topic: str
+    payload: str
+    qos: int
+    retain: bool
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     enable: bool
     """Keep messages made while disconnected (else they are dropped)."""
@@ -75,6 +85,8 @@ class Settings:
     report_interval_s: float
     topic_prefix: str | None
     store: StoreSettings
+    will: WillSettings | None = None
+    """None: the broker's will is the uplink's offline status."""
 
     def topic(self, leaf: str) -> str:
         """<prefix>/<device>/<leaf>: status, events, state, telemetry, sync."""
@@ -124,4 +136,12 @@ def resolve(spec: MqttSpec, device: str, secrets: Callable[[str], str]) -> Setti
         report_interval_s=float(spec.report_interval_sec),
         topic_prefix=spec.topic_prefix,
         store=StoreSettings.from_spec(spec.store_and_forward),
+        will=_will(spec),
     )
+
+
+def _will(spec: MqttSpec) -> WillSettings | None:
+    will = spec.will_message
+    if will is None:
+        return None
+    return WillSettings(topic=will.topic, payload=will.payload, qos=will.qos, retain=will.retain)

@@ -98,11 +98,12 @@ class Lab:
             sh("ip", "netns", "del", name, check=False)
 
 
-def connects(ns: str, host: str, port: int, timeout: float = 1.0) -> bool:
-    """Whether a TCP connection from `ns` to host:port succeeds."""
+def connects(ns: str, host: str, port: int, timeout: float = 1.0, source_port: int = 0) -> bool:
+    """Whether a TCP connection from `ns` (from `source_port`, 0: any) to host:port succeeds."""
     code = (
         "import socket,sys\n"
-        f"try: socket.create_connection(({host!r},{port}), timeout={timeout}).close()\n"
+        f"try: socket.create_connection(({host!r},{port}), timeout={timeout},"
+        f" source_address=('', {source_port})).close()\n"
         "except OSError: sys.exit(1)\n"
     )
     return sh(sys.executable, "-c", code, ns=ns, check=False).returncode == 0

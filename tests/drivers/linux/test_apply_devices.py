@@ -4,6 +4,7 @@ policy, and the agent-hosted areas. The fake machine plays the kernel's side."""
 from __future__ import annotations
 
 import termios
+from typing import Any
 
 import pytest
 from linux_converge import converge, plan, secrets
@@ -11,7 +12,7 @@ from linux_fakehost import FakeMachine
 
 from reconciler.drivers.linux.backend import LinuxBackend
 from reconciler.engine.credentials import fingerprint
-from reconciler.errors import DeviceError
+from reconciler.errors import DeviceError, DeviceUnavailable
 
 
 def test_watchdog_through_runtime_watchdog_sec(backend: LinuxBackend, machine: FakeMachine) -> None:
@@ -136,6 +137,18 @@ def test_agent_hosted_areas_are_stored_with_fingerprints(backend: LinuxBackend) 
     assert converge(backend, "cloud", desired) == []
     stored = backend.driver("cloud").observe()
     assert stored["mqtt"]["password"] == fingerprint("mqtt-Secret-99")
+
+
+def test_uplink_will_is_stored_and_cloud_clients_are_unavailable(backend: LinuxBackend) -> None:
+    will = {"topic": "plants/a/gw/lwt", "payload": "gone", "qos": 1, "retain": True}
+    desired: dict[str, Any] = {"mqtt": {"host": "broker.example", "willMessage": will}}
+    assert converge(backend, "cloud", desired) == []
+    assert backend.driver("cloud").observe()["mqtt"]["willMessage"] == will
+    client = {"name": "hub", "azureDevice": {"connectionString": {"secretRef": "mqtt-password"}}}
+    changes = plan(backend, "cloud", {**desired, "clients": [client]})
+    with pytest.raises(DeviceUnavailable, match=r"cloud\.clients: .*Azure IoT Hub"):
+        backend.driver("cloud").apply(changes, secrets)
+    assert "clients" not in backend.driver("cloud").observe()  # refused before writing
 
 
 def test_areas_without_a_linux_driver_say_so(backend: LinuxBackend) -> None:

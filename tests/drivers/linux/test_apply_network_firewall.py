@@ -218,3 +218,67 @@ def test_dhcp_on_a_down_link_does_not_pin_it_down(machine: FakeMachine, tmp_path
     assert "ActivationPolicy=always-down" in machine.read(
         "/etc/systemd/network/10-reconciler-eth1.network"
     )
+
+
+def test_host_service_source_port_is_a_drop_rule_of_its_own(backend: LinuxBackend) -> None:
+    """sourcePort alone restricts only the source port; with sources both must match."""
+    runner = backend.host.runner
+    desired = {
+        "hostServices": [
+            {"name": "ssh", "sourcePort": "1024-65535"},
+            {"name": "modbus", "sources": ["10.0.0.0/8"], "sourcePort": 40000},
+        ]
+    }
+    backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
+    script = next(s for argv, s in runner.calls if argv == ("nft", "-f", "-")) or ""  # type: ignore[attr-defined]
+    ssh = [line.strip() for line in script.splitlines() if '"hostServices:ssh"' in line]
+    assert ssh == ['tcp sport != 1024-65535 tcp dport 22 drop comment "hostServices:ssh"']
+    modbus = [line.strip() for line in script.splitlines() if '"hostServices:modbus"' in line]
+    assert [line.removesuffix(' comment "hostServices:modbus"') for line in modbus] == [
+        "meta nfproto ipv4 ip saddr != { 10.0.0.0/8 } tcp dport 502 drop",
+        "meta nfproto ipv6 tcp dport 502 drop",
+        "tcp sport != 40000 tcp dport 502 drop",
+    ]
+
+
+DHCP_CLIENT = {
+    "hostname": "press-07",
+    "sendHostname": True,
+    "clientId": "duid",
+    "vendorClassId": "AIG-302 reconciler",
+    "useDns": False,
+}
+
+
+@pytest.mark.parametrize("renderer", ["networkd", "networkmanager"])
+def test_dhcp_client_options_are_written_and_read_back(
+    machine: FakeMachine, tmp_path: Path, renderer: str
+) -> None:
+    running = "run/NetworkManager" if renderer == "networkmanager" else "run/systemd/netif/links"
+    (machine.root / running).mkdir(parents=True)
+    runner = FakeRunner(machine.handle, tools=(*TOOLS, "networkctl", "nmcli"))
+    backend = LinuxBackend.open(tmp_path / "state", None, root=machine.root, runner=runner,
+                                options=LinuxOptions(guard=False))  # fmt: skip
+    desired = {"interfaces": {"eth1": {"dhcp": True, "dhcpClient": DHCP_CLIENT}}}
+    backend.driver("network").apply(plan(backend, "network", desired), secrets)
+    if renderer == "networkd":
+        text = machine.read("/etc/systemd/network/10-reconciler-eth1.network")
+        section = text.split("[DHCPv4]\n")[1]
+        for line in ("Hostname=press-07", "SendHostname=yes", "ClientIdentifier=duid",
+                     "VendorClassIdentifier=AIG-302 reconciler", "UseDNS=no"):  # fmt: skip
+            assert line in section, text
+    else:
+        text = machine.read("/etc/NetworkManager/system-connections/reconciler-eth1.nmconnection")
+        ipv4 = text.split("[ipv4]\n")[1]
+        for line in ("method=auto", "dhcp-hostname=press-07", "dhcp-client-id=duid",
+                     "dhcp-vendor-class-identifier=AIG-302 reconciler",
+                     "ignore-auto-dns=true"):  # fmt: skip
+            assert line in ipv4, text
+    assert backend.driver("network").observe()["interfaces"]["eth1"]["dhcpClient"] == DHCP_CLIENT
+    assert plan(backend, "network", desired) == []
+    changed = {"interfaces": {"eth1": {"dhcp": True, "dhcpClient": {"useDns": True}}}}
+    backend.driver("network").apply(plan(backend, "network", changed), secrets)
+    assert backend.driver("network").observe()["interfaces"]["eth1"]["dhcpClient"] == {
+        **DHCP_CLIENT,
+        "useDns": True,
+    }

@@ -129,6 +129,31 @@ def test_a_rule_name_with_spaces_round_trips_through_nftables(net: Lab, tmp_path
     assert connects(peer, "10.84.0.2", 8081)
 
 
+def test_host_service_source_port_is_enforced_and_observed(net: Lab, tmp_path: Path) -> None:
+    """firewall-core-zone sourcePort: clients from other source ports are dropped; the
+    table reads back as the spec wrote it, so the next plan is empty."""
+    dev, peer = net.ns("dev"), net.ns("peer")
+    net.veth(dev, "eth0", "10.86.0.2/24", peer, "up0", "10.86.0.1/24")
+    net.serve(dev, "10.86.0.2", 8502)
+    backend = device(tmp_path, dev, service_ports={"modbus": 8502})
+    desired = {
+        "hostServices": [
+            {"name": "modbus", "sources": ["10.86.0.0/24"], "sourcePort": "40000-40099"}
+        ]
+    }
+    backend.driver("firewall").apply(plan(backend, "firewall", desired), secrets)
+    assert plan(backend, "firewall", desired) == []
+    assert connects(peer, "10.86.0.2", 8502, source_port=40001)
+    assert not connects(peer, "10.86.0.2", 8502, timeout=0.5, source_port=41001)
+    other_port = {"hostServices": [{"name": "modbus", "sourcePort": 40100}]}  # sources kept
+    backend.driver("firewall").apply(plan(backend, "firewall", other_port), secrets)
+    assert backend.driver("firewall").observe()["hostServices"] == [
+        {"name": "modbus", "sources": ["10.86.0.0/24"], "sourcePort": 40100}
+    ]
+    assert connects(peer, "10.86.0.2", 8502, source_port=40100)
+    assert not connects(peer, "10.86.0.2", 8502, timeout=0.5, source_port=40002)
+
+
 def _revert_lab(net: Lab) -> str:
     dev, peer = net.ns("dev"), net.ns("peer")
     net.veth(dev, "eth0", "10.84.0.2/24", peer, "up0", "10.84.0.1/24")

@@ -25,7 +25,8 @@ spec:
 """
 
 
-def device_yaml(port: int, description: str) -> str:
+def device_yaml(port: int, description: str, extra: str = "") -> str:
+    """The device file; `extra` is more cloud.mqtt keys, one per line, indented 6."""
     return f"""\
 apiVersion: reconciler/v1
 kind: Device
@@ -43,7 +44,7 @@ spec:
       keepAliveSec: 10
       reportIntervalSec: 0
       storeAndForward: {{enable: true, sendDelayMs: 10}}
-"""
+{extra}"""
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -72,11 +73,15 @@ class FleetRepo:
 
     def __init__(self, root: Path, port: int) -> None:
         self.port = port
+        self.extra = ""
+        """More cloud.mqtt lines for the device file (device_yaml's `extra`)."""
         self.remote, self.work = bare_and_clone(root)
         (self.work / "fleet.yaml").write_text(FLEET)
 
     def push(self, description: str) -> str:
-        (self.work / "devices" / f"{DEVICE}.yaml").write_text(device_yaml(self.port, description))
+        (self.work / "devices" / f"{DEVICE}.yaml").write_text(
+            device_yaml(self.port, description, self.extra)
+        )
         git(self.work, "add", "-A")
         git(self.work, "commit", "--quiet", "--no-gpg-sign", "-m", description)
         git(self.work, "push", "--quiet", "origin", "main")

@@ -127,6 +127,28 @@ def test_broker_outage_while_the_agent_applies(
     assert_documented(collector)
 
 
+def test_a_declared_will_is_what_the_broker_sends_for_a_killed_agent(
+    lab: tuple[Broker, FleetRepo, AgentProcess], collect: Callable[..., Collector]
+) -> None:
+    """cloud.mqtt.willMessage replaces the default will (MQTT has one per connection)."""
+    broker, repo, agent = lab
+    repo.extra = (
+        "      willMessage: {topic: lab/edge-01/lwt, payload: gone, qos: 1, retain: true}\n"
+    )
+    collector = collect(broker, [f"{TOPIC}/status", "lab/edge-01/lwt"])
+    commit = repo.push("rev-A")
+    agent.start(interval=HOUR)
+    collector.wait_for("rev-A applied and reported", applied_status(commit))
+    assert collector.messages("/lwt") == []  # sent only when the connection is lost
+
+    agent.end(signal.SIGKILL)
+    will = collector.wait_for("the declared will", lambda m: m.topic == "lab/edge-01/lwt")
+    assert (will.payload, will.retain) == (b"gone", False)
+    assert collector.messages("/status")[-1].data["online"] is True  # no default will
+    late = collect(broker, ["lab/edge-01/lwt"])
+    assert late.wait_for("the retained will", lambda m: m.retain).payload == b"gone"
+
+
 def test_agent_restart_delivers_its_queue_and_leaves_a_will(
     tmp_path: Path,
     secrets_dir: Path,

@@ -88,6 +88,9 @@ def _rule_fields(expr: list[dict[str, Any]]) -> dict[str, Any]:
             if proto in ("tcp", "udp") and field in ("dport", "sport") and op == "==":
                 out["protocol"] = proto
                 out[field] = _port(m["right"])
+            elif proto == "tcp" and field == "sport" and op == "!=":
+                out["protocol"] = proto
+                out["sportNot"] = _port(m["right"])
             elif proto in ("ip", "ip6") and field == "saddr" and op in ("==", "!="):
                 out["sources"] = _set_networks(m["right"])
                 out["negated"] = op == "!="
@@ -124,10 +127,12 @@ def _renders(kind: str, name: str, chain: str, f: dict[str, Any]) -> bool:
         allowed = {"protocol", "dport", "sport", "sources", "negated", "toAddress", "toPort"}
         return chain == "prerouting" and bool(f.get("toAddress")) and has <= allowed and single
     if kind == "hostServices":
+        plain = f["protocol"] == "tcp" and f.get("verdict") == "drop" and chain == "input"
+        if "sportNot" in has:  # the sourcePort rule
+            return plain and has == {"protocol", "dport", "sportNot", "verdict"}
         allowed = {"protocol", "dport", "sources", "negated", "nfproto", "verdict"}
         negated = not f.get("sources") or f.get("negated") is True
-        plain = f["protocol"] == "tcp" and f.get("verdict") == "drop"
-        return chain == "input" and has <= allowed and negated and plain
+        return plain and has <= allowed and negated
     return False
 
 
@@ -242,7 +247,7 @@ def reconciler_table(ruleset: dict[str, Any], table: str = "reconciler") -> dict
         for i in items
     )
     inbound: list[dict[str, Any]] = []
-    services: dict[str, list[str]] = {}
+    services: dict[str, dict[str, Any]] = {}
     unmanaged = _odd_chains(items, table) + _other_objects(items, table)
     base = list(BASE_RULES) if filtering else []
     for item in items:
@@ -268,8 +273,12 @@ def reconciler_table(ruleset: dict[str, Any], table: str = "reconciler") -> dict
         elif kind == "snat":
             out["snat"] = True
         else:
-            services.setdefault(name, []).extend(f.get("sources", []))
-    out["hostServices"] = [{"name": n, "sources": s} for n, s in services.items()]
+            service = services.setdefault(name, {"name": name})
+            if "sportNot" in f:
+                service["sourcePort"] = f["sportNot"]
+            else:
+                service.setdefault("sources", []).extend(f.get("sources", []))
+    out["hostServices"] = list(services.values())
     if filtering:
         out = {"inbound": inbound, **out}
     if unmanaged:
