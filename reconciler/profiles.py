@@ -40,6 +40,14 @@ class HardwareProfile:
     sensors: tuple[Sensor, ...] = field(default_factory=tuple)
     default_hostname: str = "gateway"
     admin_user: str = "admin"
+    gps: bool = False
+    """A GPS receiver (gateway doc: the gps group)."""
+    bios_setting: bool = False
+    """BIOS configuration can be switched on and off (gateway doc: bios)."""
+    openvpn_profiles: int = 0
+    """OpenVPN client profiles the unit holds (gateway doc: one imported profile)."""
+    edge_apps: bool = False
+    """Runs the gateway's app platform: edge functions, Azure IoT Edge, service accounts."""
 
     @property
     def interfaces(self) -> tuple[str, ...]:
@@ -76,6 +84,7 @@ PROFILES: dict[str, HardwareProfile] = {
             ),
             default_hostname="uno-2484g",
             admin_user="admin",
+            openvpn_profiles=8,
         ),
         HardwareProfile(
             model="AIG-302",
@@ -95,6 +104,10 @@ PROFILES: dict[str, HardwareProfile] = {
             ),
             default_hostname="moxa",
             admin_user="admin",
+            gps=True,
+            bios_setting=True,
+            openvpn_profiles=1,
+            edge_apps=True,
         ),
     )
 }

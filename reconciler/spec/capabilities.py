@@ -9,14 +9,18 @@ from reconciler.profiles import HardwareProfile, get_profile
 from reconciler.spec import (
     access,
     cloud,
+    edge,
     files,
     firewall,
     gpio,
+    gps,
     io,
     leds,
     modbus,
     network,
+    platform,
     serial,
+    vpn,
     watchdog,
 )
 from reconciler.spec.base import Loc
@@ -54,6 +58,10 @@ def _area_problems(spec: DeviceSpec, profile: HardwareProfile) -> Iterator[tuple
         ("modbus", s.modbus, lambda v, _p: modbus.document_problems(v)),
         ("cloud", s.cloud, lambda v, _p: cloud.document_problems(v)),
         ("files", s.files, files.capability_problems),
+        ("gps", s.gps, gps.capability_problems),
+        ("vpn", s.vpn, vpn.capability_problems),
+        ("edge", s.edge, edge.capability_problems),
+        ("system", s.system, lambda v, p: platform.capability_problems(v.bios, p)),
     ]
     for area, value, check in checks:
         if value is not None:

@@ -6,7 +6,10 @@ from functools import cache
 
 from pydantic import Field, field_validator
 
+from reconciler.spec.banner import BannerSpec
 from reconciler.spec.base import Hostname, HostOrIp, SpecModel
+from reconciler.spec.logs import AuditLogSpec, SystemLogSpec
+from reconciler.spec.platform import EncryptedDisk, Switch
 
 
 class SystemSpec(SpecModel):
@@ -18,6 +21,21 @@ class SystemSpec(SpecModel):
     """IANA time zone name such as Europe/Berlin, or UTC."""
     ntp: list[HostOrIp] | None = Field(default=None, max_length=8)
     """NTP servers in order of preference."""
+    banner: BannerSpec | None = None
+    """System use notification: the notice shown before login."""
+    system_log: SystemLogSpec | None = None
+    """System log size and retention."""
+    audit_log: AuditLogSpec | None = None
+    """Audit log size, retention and alert threshold (linux: unavailable)."""
+    serial_console: Switch | None = None
+    """Login console on the serial line (linux: serial-getty@ttyS0)."""
+    bios: Switch | None = None
+    """BIOS configuration switch, on models that have it (linux: unavailable)."""
+    discovery: Switch | None = None
+    """The discovery service that lets tools find the unit (doc: provision; linux:
+    unavailable)."""
+    encrypted_storage: list[EncryptedDisk] | None = None
+    """Partitions to encrypt (doc: encrypt-storage; linux: unavailable)."""
 
     @field_validator("timezone")
     @classmethod

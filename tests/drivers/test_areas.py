@@ -52,7 +52,7 @@ def _linux(tmp_path: Path) -> LinuxBackend:
 def test_linux_reports_areas_it_lacks_unavailable(tmp_path: Path) -> None:
     backend = _linux(tmp_path)
     lacking = set(AREA_NAMES) - set(implemented_by("linux"))
-    assert lacking == {"io", "brightness"}
+    assert lacking == {"io", "brightness", "edge"}
     for area in lacking:
         change = Change(path=(area,), op="replace", before=None, after=1)
         with pytest.raises(DeviceUnavailable, match=area):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.areas import implemented_by
+from reconciler.areas import BY_NAME, implemented_by
 from reconciler.drivers.linux.access import AccessDriver
 from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.firewall import FirewallDriver
@@ -57,7 +57,10 @@ class NotManaged:
         return None
 
     def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
-        raise DeviceUnavailable(f"the linux backend does not manage {self.area}")
+        why = BY_NAME[self.area].why_unavailable("linux") if self.area in BY_NAME else ""
+        raise DeviceUnavailable(
+            f"the linux backend does not manage {self.area}" + (f": {why}" if why else "")
+        )
 
 
 def make_driver(ctx: Context, area: str) -> AreaDriver:
