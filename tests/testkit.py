@@ -23,6 +23,10 @@ SECRETS = {
     "sim-pin": "90357261",  # 8 digits: a shorter one turns up inside metric values
     "apn-password": "apn-Secret-Value-55",
     "ap-psk": "ap-psk-Secret-Value-44",
+    "site-vpn-profile": "client\nremote vpn.plant-a.example 1194\n<key>vpn-Key-Secret-33</key>",
+    "disk-key": "disk-Secret-Value-22",
+    "iothub-connection": "HostName=hub.example;SharedAccessKey=iothub-Secret-Value-12",
+    "edge-ca": "edge-ca-Secret-Value-13",
 }
 
 

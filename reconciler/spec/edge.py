@@ -73,6 +73,9 @@ class EdgeSpec(SpecModel):
     """The Azure IoT Edge runtime."""
     service_accounts: list[ServiceAccount] | None = None
     """Service accounts by name."""
+    prune: bool = False
+    """Remove functions and service accounts this reconciler created earlier that are
+    gone from the spec."""
 
 
 def capability_problems(spec: EdgeSpec, profile: HardwareProfile) -> Iterator[tuple[Loc, str]]:

@@ -30,6 +30,8 @@ class OpenVpnClient(SpecModel):
 class VpnSpec(SpecModel):
     openvpn: list[OpenVpnClient] | None = None
     """OpenVPN client profiles by name."""
+    prune: bool = False
+    """Remove client profiles this reconciler created earlier that are gone from the spec."""
 
 
 def capability_problems(spec: VpnSpec, profile: HardwareProfile) -> Iterator[tuple[Loc, str]]:

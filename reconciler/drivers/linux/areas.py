@@ -12,6 +12,7 @@ from reconciler.drivers.linux.access import AccessDriver
 from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.firewall import FirewallDriver
 from reconciler.drivers.linux.gpio import GpioDriver
+from reconciler.drivers.linux.gps import GpsDriver
 from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.leds import LedsDriver
 from reconciler.drivers.linux.managed_files import FilesDriver
@@ -23,6 +24,7 @@ from reconciler.drivers.linux.services import ServicesDriver
 from reconciler.drivers.linux.stored import StoredDriver
 from reconciler.drivers.linux.system import SystemDriver
 from reconciler.drivers.linux.update import UpdateDriver
+from reconciler.drivers.linux.vpn import VpnDriver
 from reconciler.drivers.linux.watchdog import WatchdogDriver
 from reconciler.engine.change import Change
 from reconciler.engine.ports import AreaDriver, SecretLookup
@@ -41,6 +43,8 @@ DRIVERS: dict[str, Any] = {
     "update": UpdateDriver,
     "files": FilesDriver,
     "operations": OperationsDriver,
+    "gps": GpsDriver,
+    "vpn": VpnDriver,
 }
 STORED = ("modbus", "cloud")
 """Areas whose settings the agent's own services read: kept in the state dir."""

@@ -15,6 +15,7 @@ from reconciler.drivers.linux.facts import (
     iproute,
     nft,
     procfs,
+    retention,
     serialline,
     smart,
     sysfs,
@@ -50,4 +51,6 @@ FACTS: dict[str, Callable[..., Any]] = {
     "SystemdUnits": systemd.units,
     "SystemdUnitFiles": systemd.unit_files,
     "Smartctl": smart.smart,
+    "Journald": retention.journald,
+    "GpsdDefaults": retention.gpsd_defaults,
 }
