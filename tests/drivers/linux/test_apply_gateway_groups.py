@@ -116,9 +116,11 @@ def test_gps_mode_drives_gpsd(backend: LinuxBackend, machine: FakeMachine, units
     assert "systemctl restart gpsd.service" in _commands(backend)
 
 
-def test_gps_without_gpsd_is_unavailable(backend: LinuxBackend) -> None:
+def test_gps_without_gpsd_is_unavailable(backend: LinuxBackend, machine: FakeMachine) -> None:
+    assert backend.driver("gps").observe() == {"mode": "auto"}  # Debian's file as shipped
+    machine.path("/etc/default/gpsd").unlink()
     assert backend.driver("gps").observe() is None
-    changes = plan(backend, "gps", {"mode": "auto"})
+    changes = plan(backend, "gps", {"mode": "manual", "location": {"latitude": 1, "longitude": 2}})
     with pytest.raises(DeviceError, match="gpsd is not installed"):
         backend.driver("gps").apply(changes, secrets)
 

@@ -23,6 +23,8 @@ def test_config_areas(backend: LinuxBackend) -> None:
         "systemLog": {"enableTimeToLive": False, "targetDiskName": "System"},
         "serialConsole": {"enable": False},
     }
+    assert seen["gps"] == {"mode": "auto"}  # Debian's /etc/default/gpsd starts the daemon
+    assert seen["vpn"] == {"openvpn": []}
     net = seen["network"]
     assert net["interfaces"]["eth0"] == {
         "enabled": True,
