@@ -20,6 +20,9 @@ DEFAULT_TEXT = (
 
 
 class BannerSpec(SpecModel):
+    """System use notification. linux: /etc/issue.net shown by sshd's Banner before
+    login (not /etc/motd, which is shown after it)."""
+
     enable: bool | None = None
     """Show the notification before login (device default true)."""
     enable_default_text: bool | None = None

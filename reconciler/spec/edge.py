@@ -20,7 +20,9 @@ Scalar = str | int | float | bool
 
 
 class EdgeFunction(SpecModel):
-    """A user function (doc: PUT /function, which creates a missing one)."""
+    """A user function (doc: PUT /function, which creates a missing one). The doc's
+    trigger, executable and expose objects are left out: the doc does not state their
+    fields, and the function's code comes in an uploaded package."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9-]{1,255}$")
     """ASCII letters, digits or '-', 1..255 characters."""
@@ -37,7 +39,9 @@ class AzureProvisioning(SpecModel):
 
 
 class AzureIotEdge(SpecModel):
-    """The Azure IoT Edge runtime (doc: PUT /azure-iotedge and its certificate import)."""
+    """The Azure IoT Edge runtime (doc: PUT /azure-iotedge and its certificate import).
+    The doc's two further runtime objects are left out (their fields are not stated);
+    the uploaded certificate files are secretRefs, never in Git."""
 
     edge_agent_uri: str | None = Field(
         default=None, alias="edgeAgentURI", min_length=1, max_length=512
@@ -67,6 +71,9 @@ class ServiceAccount(SpecModel):
 
 
 class EdgeSpec(SpecModel):
+    """The gateway's app platform (sim only: a Debian host does not run these services,
+    so the linux backend reports the area unavailable)."""
+
     functions: list[EdgeFunction] | None = None
     """Edge functions by name (their code package is uploaded to the unit, not declared)."""
     azure_iot_edge: AzureIotEdge | None = None

@@ -24,6 +24,10 @@ class GpsLocation(SpecModel):
 
 
 class GpsSpec(SpecModel):
+    """GPS settings (models with a receiver). linux: mode drives gpsd (START_DAEMON in
+    /etc/default/gpsd and the gpsd service); the manual location is kept by the agent,
+    gpsd having no fixed-position setting."""
+
     mode: Literal["manual", "auto"]
     """auto: the receiver's fixes; manual: the fixed `location` below (required by the doc)."""
     location: GpsLocation | None = None

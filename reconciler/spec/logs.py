@@ -22,7 +22,8 @@ class SystemLogSpec(SpecModel):
     enable_time_to_live: bool | None = None
     """Delete entries older than timeToLiveDay. linux: MaxRetentionSec (0 when off)."""
     time_to_live_day: int | None = Field(default=None, ge=1, le=30)
-    """Days to keep log entries, 1..30 (used when enableTimeToLive)."""
+    """Days to keep log entries, 1..30 (used when enableTimeToLive). linux: whole days
+    of MaxRetentionSec, remembered by the agent while the time to live is off."""
     target_disk_name: str | None = Field(default=None, min_length=1, max_length=4096)
     """Storage disk the log is written to ("System" or a named disk, at most 4096
     characters). linux: journald writes to the system disk only, so only "System"."""

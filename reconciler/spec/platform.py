@@ -21,7 +21,7 @@ class EncryptedDisk(SpecModel):
 
     disk: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     """Disk partition name as the unit names it, e.g. USB3_p2."""
-    encrypted: bool
+    encrypted: bool = Field(json_schema_extra={"const": True})
     """Encrypt the partition. Only true: the doc does not allow turning encryption off."""
     password: SecretRef
     """The encryption password, by secretRef (the doc sends it in clear; Git must not

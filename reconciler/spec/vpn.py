@@ -29,7 +29,10 @@ class OpenVpnClient(SpecModel):
 
 class VpnSpec(SpecModel):
     openvpn: list[OpenVpnClient] | None = None
-    """OpenVPN client profiles by name."""
+    """OpenVPN client profiles by name. The doc's unit imports one profile file; the
+    spec names profiles (a Debian host runs one openvpn-client@NAME per profile), the
+    model bounds how many (AIG-302: one), and each profile is a secretRef because it
+    holds the client's key."""
     prune: bool = False
     """Remove client profiles this reconciler created earlier that are gone from the spec."""
 

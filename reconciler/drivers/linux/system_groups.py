@@ -18,8 +18,9 @@ from reconciler.spec.banner import DEFAULT_TEXT
 
 ISSUE_NET = "/etc/issue.net"
 SSHD_BANNER_DROPIN = "/etc/ssh/sshd_config.d/20-reconciler-banner.conf"
-BANNER_STATE = "linux/banner.json"
-"""The declared userText while the default text is shown (the host file holds one text)."""
+RECORDED = "linux/system-groups.json"
+"""Declared values the host's files cannot hold, kept by the agent: the banner's userText
+while the default text is shown, the system log's timeToLiveDay while it is off."""
 JOURNALD_DROPIN = "/etc/systemd/journald.conf.d/99-reconciler.conf"
 CONSOLE = "serial-getty@ttyS0.service"
 """The login getty on the first serial line, the console of Debian's serial images."""
@@ -43,11 +44,15 @@ def refuse_unavailable(keys: set[str]) -> None:
 
 def observe(ctx: Context) -> dict[str, Any]:
     h = ctx.host
+    log = retention.journald(
+        with_dropins(h, "/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d")
+    )
+    days = _recorded(ctx).get("timeToLiveDay")
+    if not log["enableTimeToLive"] and days is not None:
+        log["timeToLiveDay"] = days
     return {
         "banner": _banner(ctx),
-        "systemLog": retention.journald(
-            with_dropins(h, "/etc/systemd/journald.conf", "/etc/systemd/journald.conf.d")
-        ),
+        "systemLog": log,
         "serialConsole": {"enable": is_enabled(h, "getty.target", CONSOLE)},
     }
 
@@ -63,15 +68,20 @@ def _banner(ctx: Context) -> dict[str, Any]:
     return {
         "enable": path != "none",
         "enableDefaultText": default,
-        "userText": _recorded_user_text(ctx) if default else text,
+        "userText": str(_recorded(ctx).get("userText", "")) if default else text,
     }
 
 
-def _recorded_user_text(ctx: Context) -> str:
+def _recorded(ctx: Context) -> dict[str, Any]:
     try:
-        return str(json.loads((ctx.state_dir / BANNER_STATE).read_text())["userText"])
-    except (OSError, ValueError, KeyError):
-        return ""
+        return dict(json.loads((ctx.state_dir / RECORDED).read_text()))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _record(ctx: Context, key: str, value: Any) -> None:
+    data = {**_recorded(ctx), key: value}
+    atomic_write(ctx.state_dir / RECORDED, json.dumps(data).encode())
 
 
 def apply(ctx: Context, want: dict[str, Any], keys: set[str]) -> None:
@@ -88,7 +98,7 @@ def _apply_banner(ctx: Context, banner: dict[str, Any]) -> None:
     h = ctx.host
     user = str(banner.get("userText") or "")
     text = DEFAULT_TEXT if banner.get("enableDefaultText", True) else user
-    atomic_write(ctx.state_dir / BANNER_STATE, json.dumps({"userText": user}).encode())
+    _record(ctx, "userText", user)
     h.write(ISSUE_NET, text + "\n")
     shown = ISSUE_NET if banner.get("enable", True) else "none"
     h.write(SSHD_BANNER_DROPIN, f"{MANAGED_HEADER}Banner {shown}\n")
@@ -108,6 +118,7 @@ def _apply_journald(ctx: Context, log: dict[str, Any]) -> None:
     if log.get("desiredDiskCacheSizeMB") is not None:
         lines.append(f"SystemMaxUse={int(log['desiredDiskCacheSizeMB'])}M")
     days = int(log.get("timeToLiveDay") or DEFAULT_TTL_DAYS)
+    _record(ctx, "timeToLiveDay", days)
     lines.append(
         f"MaxRetentionSec={days}day" if log.get("enableTimeToLive") else "MaxRetentionSec=0"
     )

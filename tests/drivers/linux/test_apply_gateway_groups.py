@@ -55,7 +55,8 @@ def test_system_log_is_journald_retention(backend: LinuxBackend, machine: FakeMa
     text = machine.read("/etc/systemd/journald.conf.d/99-reconciler.conf")
     assert "[Journal]\nSystemMaxUse=20M\nMaxRetentionSec=3day\n" in text
     assert "systemctl restart systemd-journald.service" in _commands(backend)
-    assert converge(backend, "system", {"systemLog": {"enableTimeToLive": False}}) == []
+    off = {**log, "enableTimeToLive": False}
+    assert converge(backend, "system", {"systemLog": off}) == []  # the days are remembered
     text = machine.read("/etc/systemd/journald.conf.d/99-reconciler.conf")
     assert "MaxRetentionSec=0\n" in text and "SystemMaxUse=20M" in text
 
