@@ -61,7 +61,11 @@ def _area_problems(spec: DeviceSpec, profile: HardwareProfile) -> Iterator[tuple
         ("gps", s.gps, gps.capability_problems),
         ("vpn", s.vpn, vpn.capability_problems),
         ("edge", s.edge, edge.capability_problems),
-        ("system", s.system, lambda v, p: platform.capability_problems(v.bios, p)),
+        (
+            "system",
+            s.system,
+            lambda v, p: platform.capability_problems(v.bios, v.encrypted_storage, p),
+        ),
     ]
     for area, value, check in checks:
         if value is not None:

@@ -35,6 +35,13 @@ class EncryptedDisk(SpecModel):
         return value
 
 
-def capability_problems(bios: Switch | None, profile: HardwareProfile) -> Iterator[tuple[Loc, str]]:
+def capability_problems(
+    bios: Switch | None, disks: list[EncryptedDisk] | None, profile: HardwareProfile
+) -> Iterator[tuple[Loc, str]]:
     if bios is not None and not profile.bios_setting:
         yield ("bios",), f"model {profile.model} has no BIOS configuration switch"
+    seen: set[str] = set()
+    for i, disk in enumerate(disks or []):
+        if disk.disk in seen:
+            yield ("encryptedStorage", i, "disk"), f"duplicate disk {disk.disk!r}"
+        seen.add(disk.disk)
