@@ -154,3 +154,27 @@ def test_openvpn_without_the_package_is_unavailable(
     with pytest.raises(DeviceError, match=r"no unit openvpn-client@a\.service"):
         backend.driver("vpn").apply(changes, secrets)
     assert not machine.path("/etc/openvpn/client/a.conf").exists()
+
+
+def test_pruned_openvpn_client_is_stopped_and_removed(
+    backend: LinuxBackend, machine: FakeMachine, units: None
+) -> None:
+    from reconciler.engine.planner import plan_changes
+
+    machine.write("/etc/openvpn/client/by-hand.conf", "client\n")  # never created by us
+    two = [
+        {"name": "site-a", "profile": {"secretRef": "mqtt-password"}},
+        {"name": "site-b", "profile": {"secretRef": "monitor-password"}},
+    ]
+    assert converge(backend, "vpn", {"openvpn": two}) == []
+    changes = plan_changes(
+        {"vpn": {"prune": True, "openvpn": two[:1]}},
+        {"vpn": backend.driver("vpn").observe()},
+        secrets=secrets,
+        inventory=[("vpn.openvpn", "site-a"), ("vpn.openvpn", "site-b")],
+    )
+    assert [(c.op, str(c.path[-1])) for c in changes] == [("remove", "[site-b]")]
+    backend.driver("vpn").apply(changes, secrets)
+    clients = {c["name"] for c in backend.driver("vpn").observe()["openvpn"]}
+    assert clients == {"site-a", "by-hand"}
+    assert "systemctl stop openvpn-client@site-b.service" in _commands(backend)
