@@ -50,6 +50,12 @@ class Area:
     once: bool = False
     """A list of one-shot named items (operations): an item the device has not recorded
     is added (run) once; a recorded one is history, never replaced or removed."""
+    lacking: tuple[tuple[str, str], ...] = ()
+    """(backend, why) for backends without it: the reason reported as unavailable."""
+
+    def why_unavailable(self, backend: str) -> str:
+        """Why `backend` does not manage this area ("" when no reason is recorded)."""
+        return dict(self.lacking).get(backend, "")
 
     @property
     def can_cut_connectivity(self) -> bool:
@@ -121,6 +127,27 @@ AREAS: tuple[Area, ...] = (
     ),
     Area("cloud", "none", "", service=True, backends=_HOSTED),
     Area("update", "none", "", backends=_HOSTED),
+    # the gateway's peripherals and apps (gateway doc: gps, openvpn, function, azure iotedge)
+    Area("gps", "none", "", backends=_HOSTED),
+    Area(
+        "vpn",
+        "disruptive",
+        "starts, stops or restarts a VPN tunnel and the routes it brings",
+        backends=_HOSTED,
+    ),
+    Area(
+        "edge",
+        "disruptive",
+        "reconfigures apps running on the gateway",
+        backends=frozenset({"sim"}),
+        lacking=(
+            (
+                "linux",
+                "edge functions, Azure IoT Edge and service accounts are services of the "
+                "gateway's own software, which a Debian host does not run",
+            ),
+        ),
+    ),
     # one-shot operations last: a reboot runs on the configuration just applied
     Area(
         "operations",

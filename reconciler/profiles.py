@@ -59,6 +59,14 @@ class HardwareProfile:
     """Two power inputs whose state the hardware reports (portal perif/redundant_power)."""
     etp: bool = False
     """An ETP EEPROM (device data, two user spaces, a lock: the portal's etp reads)."""
+    gps: bool = False
+    """A GPS receiver (gateway doc: the gps group)."""
+    bios_setting: bool = False
+    """BIOS configuration can be switched on and off (gateway doc: bios)."""
+    openvpn_profiles: int = 0
+    """OpenVPN client profiles the unit holds (gateway doc: one imported profile)."""
+    edge_apps: bool = False
+    """Runs the gateway's app platform: edge functions, Azure IoT Edge, service accounts."""
 
     @property
     def interfaces(self) -> tuple[str, ...]:
@@ -97,6 +105,7 @@ PROFILES: dict[str, HardwareProfile] = {
             admin_user="admin",
             redundant_power=True,
             etp=True,
+            openvpn_profiles=8,
         ),
         HardwareProfile(
             model="AIG-302",
@@ -122,6 +131,10 @@ PROFILES: dict[str, HardwareProfile] = {
                 rule="minute 0 of one hour 0..9, every day of the month, on listed weekdays "
                 "0..6 ('0 H * * D,D,...')",
             ),
+            gps=True,
+            bios_setting=True,
+            openvpn_profiles=1,
+            edge_apps=True,
         ),
     )
 }

@@ -26,6 +26,10 @@ SECRETS = {
     "cloud-client-cert": "client-cert-Secret-Value-33",
     "cloud-client-key": "client-key-Secret-Value-22",
     "hub-connection": "HostName=hub.example;SharedAccessKey=hub-Secret-Value-11",
+    "site-vpn-profile": "client\nremote vpn.plant-a.example 1194\n<key>vpn-Key-Secret-33</key>",
+    "disk-key": "disk-Secret-Value-22",
+    "iothub-connection": "HostName=hub.example;SharedAccessKey=iothub-Secret-Value-12",
+    "edge-ca": "edge-ca-Secret-Value-13",
 }
 
 

@@ -9,15 +9,19 @@ from reconciler.profiles import HardwareProfile, get_profile
 from reconciler.spec import (
     access,
     cloud,
+    edge,
     files,
     firewall,
     gpio,
+    gps,
     io,
     leds,
     modbus,
     network,
+    platform,
     serial,
     update,
+    vpn,
     watchdog,
 )
 from reconciler.spec.base import Loc
@@ -56,6 +60,14 @@ def _area_problems(spec: DeviceSpec, profile: HardwareProfile) -> Iterator[tuple
         ("cloud", s.cloud, lambda v, _p: cloud.document_problems(v)),
         ("files", s.files, files.capability_problems),
         ("update", s.update, update.capability_problems),
+        ("gps", s.gps, gps.capability_problems),
+        ("vpn", s.vpn, vpn.capability_problems),
+        ("edge", s.edge, edge.capability_problems),
+        (
+            "system",
+            s.system,
+            lambda v, p: platform.capability_problems(v.bios, v.encrypted_storage, p),
+        ),
     ]
     for area, value, check in checks:
         if value is not None:

@@ -11,9 +11,11 @@ from reconciler.spec.agent import AgentSpec
 from reconciler.spec.base import SpecModel
 from reconciler.spec.cloud import CloudSpec
 from reconciler.spec.connection import Connection
+from reconciler.spec.edge import EdgeSpec
 from reconciler.spec.files import ManagedFile
 from reconciler.spec.firewall import FirewallSpec
 from reconciler.spec.gpio import GpioSpec
+from reconciler.spec.gps import GpsSpec
 from reconciler.spec.io import IoSpec
 from reconciler.spec.leds import LedState
 from reconciler.spec.modbus import ModbusSpec
@@ -24,6 +26,7 @@ from reconciler.spec.serial import SerialSpec
 from reconciler.spec.services import SERVICE_NAME_SCHEMA, ServiceName, ServiceState
 from reconciler.spec.system import SystemSpec
 from reconciler.spec.update import UpdateSpec
+from reconciler.spec.vpn import VpnSpec
 from reconciler.spec.watchdog import WatchdogSpec
 
 API_VERSION = "reconciler/v1"
@@ -85,6 +88,12 @@ class Spec(SpecModel):
     modbus: ModbusSpec | None = None
     cloud: CloudSpec | None = None
     update: UpdateSpec | None = None
+    gps: GpsSpec | None = None
+    """GPS receiver mode and manual position, on models with a receiver."""
+    vpn: VpnSpec | None = None
+    """VPN clients (OpenVPN profiles by secretRef)."""
+    edge: EdgeSpec | None = None
+    """The gateway's app platform: edge functions, Azure IoT Edge, service accounts."""
     services: dict[ServiceName, ServiceState] | None = Field(
         default=None, json_schema_extra={"propertyNames": SERVICE_NAME_SCHEMA}
     )

@@ -8,7 +8,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema, field_validator
 
+from reconciler.spec.banner import BannerSpec
 from reconciler.spec.base import HostOrIp, SpecModel
+from reconciler.spec.logs import AuditLogSpec, SystemLogSpec
+from reconciler.spec.platform import EncryptedDisk, Switch
 
 HOSTNAME_MAX = 64
 """The gateway doc's limit (general: hostName [1..64]); Linux's HOST_NAME_MAX is 64 too, so
@@ -76,6 +79,21 @@ class SystemSpec(SpecModel):
     """IANA time zone name such as Europe/Berlin, or UTC."""
     ntp: list[HostOrIp] | None = Field(default=None, max_length=8)
     """NTP servers in order of preference."""
+    banner: BannerSpec | None = None
+    """System use notification: the notice shown before login."""
+    system_log: SystemLogSpec | None = None
+    """System log size and retention."""
+    audit_log: AuditLogSpec | None = None
+    """Audit log size, retention and alert threshold (linux: unavailable)."""
+    serial_console: Switch | None = None
+    """Login console on the serial line (linux: serial-getty@ttyS0)."""
+    bios: Switch | None = None
+    """BIOS configuration switch, on models that have it (linux: unavailable)."""
+    discovery: Switch | None = None
+    """The discovery service that lets tools find the unit (doc: provision; linux:
+    unavailable)."""
+    encrypted_storage: list[EncryptedDisk] | None = None
+    """Partitions to encrypt (doc: encrypt-storage; linux: unavailable)."""
 
     @field_validator("description")
     @classmethod

@@ -52,11 +52,15 @@ def _linux(tmp_path: Path) -> LinuxBackend:
 def test_linux_reports_areas_it_lacks_unavailable(tmp_path: Path) -> None:
     backend = _linux(tmp_path)
     lacking = set(AREA_NAMES) - set(implemented_by("linux"))
-    assert lacking == {"io", "brightness"}
+    assert lacking == {"io", "brightness", "edge"}
     for area in lacking:
         change = Change(path=(area,), op="replace", before=None, after=1)
         with pytest.raises(DeviceUnavailable, match=area):
             backend.driver(area).apply([change], lambda name: name)
+    # an area with a recorded reason says why (the gateway's app platform)
+    change = Change(path=("edge",), op="replace", before=None, after={"functions": []})
+    with pytest.raises(DeviceUnavailable, match="gateway's own software"):
+        backend.driver("edge").apply([change], lambda name: name)
 
 
 def test_every_backend_of_the_registry_has_an_opener() -> None:

@@ -8,7 +8,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from reconciler.areas import implemented_by
+from reconciler.areas import BY_NAME, implemented_by
 from reconciler.drivers.linux.context import Context, LinuxOptions
 from reconciler.drivers.linux.host import Host
 from reconciler.drivers.linux.runner import SubprocessRunner
@@ -30,6 +30,8 @@ DRIVERS: dict[str, str] = {
     "update": "update:UpdateDriver",
     "files": "managed_files:FilesDriver",
     "operations": "operations:OperationsDriver",
+    "gps": "gps:GpsDriver",
+    "vpn": "vpn:VpnDriver",
 }
 """area -> `module:Class` under reconciler.drivers.linux, imported when the area is used:
 a plan of two areas does not pay for importing the other drivers (crypt, nftables, ...)."""
@@ -48,7 +50,10 @@ class NotManaged:
         return None
 
     def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
-        raise DeviceUnavailable(f"the linux backend does not manage {self.area}")
+        why = BY_NAME[self.area].why_unavailable("linux") if self.area in BY_NAME else ""
+        raise DeviceUnavailable(
+            f"the linux backend does not manage {self.area}" + (f": {why}" if why else "")
+        )
 
 
 def make_driver(ctx: Context, area: str) -> AreaDriver:

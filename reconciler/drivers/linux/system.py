@@ -1,4 +1,5 @@
-"""system area: host name, description (PRETTY_HOSTNAME), time zone, NTP (timesyncd)."""
+"""system area: host name, description (PRETTY_HOSTNAME), time zone, NTP (timesyncd), and
+the gateway doc's system groups (system_groups: banner, system log, serial console)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from reconciler.drivers.linux import system_groups
 from reconciler.drivers.linux.context import Context, desired_after
 from reconciler.drivers.linux.facts import config
 from reconciler.drivers.linux.files import MANAGED_HEADER, set_env_key, symlink, with_dropins
@@ -39,6 +41,7 @@ class SystemDriver:
             "description": info.get("PRETTY_HOSTNAME", ""),
             "timezone": self.timezone(),
             "ntp": servers,
+            **system_groups.observe(self.ctx),
         }
 
     def hostname(self) -> str:
@@ -61,7 +64,9 @@ class SystemDriver:
     def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
         want = desired_after("system", self.observe(), changes)
         keys = {str(c.path[1]) for c in changes if len(c.path) > 1} or set(want)
+        system_groups.refuse_unavailable(keys)
         self.validate(want, keys)
+        system_groups.apply(self.ctx, want, keys)
         h = self.host
         if "hostname" in keys:
             name = want["hostname"]

@@ -24,7 +24,34 @@ def _system(p: HardwareProfile) -> Any:
         "description": "",
         "timezone": "UTC",
         "ntp": ["pool.ntp.org"],
+        **_system_services(p),
     }
+
+
+def _system_services(p: HardwareProfile) -> dict[str, Any]:
+    """The gateway doc's system-group settings at their documented defaults."""
+    out: dict[str, Any] = {
+        "banner": {"enable": True, "enableDefaultText": True, "userText": ""},
+        "systemLog": {
+            "desiredDiskCacheSizeMB": 100,
+            "enableTimeToLive": False,
+            "timeToLiveDay": 7,
+            "targetDiskName": "System",
+        },
+        "auditLog": {
+            "desiredDiskCacheSizeMB": 100,
+            "enableTimeToLive": False,
+            "reachThresholdPolicy": "rotate",
+            "timeToLiveDay": 7,
+            "alertThreshold": 80,
+        },
+        "serialConsole": {"enable": True},
+        "discovery": {"enable": True},
+        "encryptedStorage": [],
+    }
+    if p.bios_setting:
+        out["bios"] = {"enable": False}
+    return out
 
 
 def _network(p: HardwareProfile) -> Any:
@@ -126,6 +153,9 @@ FACTORY: dict[str, Callable[[HardwareProfile], Any]] = {
         "allowOverCellular": False,
         "snapshotBeforeUpdate": False,
     },
+    "gps": lambda p: {"mode": "auto"} if p.gps else None,
+    "vpn": lambda p: {"openvpn": []} if p.openvpn_profiles else None,
+    "edge": lambda p: {"functions": [], "serviceAccounts": []} if p.edge_apps else None,
     "operations": lambda p: [],
 }
 """Out-of-the-box state by area (reconciler.areas); None: the model lacks the area."""

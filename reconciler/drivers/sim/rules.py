@@ -82,6 +82,36 @@ def brightness(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None
         raise DeviceRefused(f"400 Bad Request: brightness {area} is outside {lo}..{hi}")
 
 
+def system(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
+    if "bios" in area and not p.bios_setting:
+        raise DeviceRefused(f"404 Not Found: {p.model} has no BIOS configuration")
+    kept = {d.get("disk") for d in area.get("encryptedStorage") or []}
+    for change in changes:
+        before = change.before if "encryptedStorage" in change.path else None
+        if isinstance(before, list) and {d.get("disk") for d in before} - kept:
+            raise DeviceRefused("400 Bad Request: disabling encrypted storage is not allowed")
+
+
+def gps(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
+    if not p.gps:
+        raise DeviceRefused(f"404 Not Found: {p.model} has no GPS receiver")
+    if area.get("mode") == "manual" and not area.get("location"):
+        raise DeviceRefused("400 Bad Request: manual gps mode needs a location")
+
+
+def vpn(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
+    clients = area.get("openvpn") or []
+    if len(clients) > p.openvpn_profiles:
+        raise DeviceRefused(
+            f"400 Bad Request: {p.model} holds at most {p.openvpn_profiles} OpenVPN profile(s)"
+        )
+
+
+def edge(area: Any, changes: Sequence[Change], p: HardwareProfile) -> None:
+    if not p.edge_apps:
+        raise DeviceRefused(f"404 Not Found: {p.model} has no app platform")
+
+
 CHECKS: dict[str, Check] = {
     "watchdog": watchdog,
     "gpio": gpio,
@@ -91,4 +121,8 @@ CHECKS: dict[str, Check] = {
     "io": io,
     "access": access,
     "brightness": brightness,
+    "system": system,
+    "gps": gps,
+    "vpn": vpn,
+    "edge": edge,
 }

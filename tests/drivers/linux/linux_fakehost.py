@@ -65,6 +65,7 @@ ETC = {
     "/etc/apt/apt.conf.d/20auto-upgrades": 'APT::Periodic::Update-Package-Lists "1";\n'
     'APT::Periodic::Unattended-Upgrade "1";\n',
     "/usr/bin/unattended-upgrade": "#!/usr/bin/python3\n",
+    "/etc/default/gpsd": fact_input("GpsdDefaults", "debian-bookworm"),
     "/proc/stat": "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 100 0 100 800 0 0 0 0 0 0\n"
     "btime 1700000000\nprocesses 10\n",
     "/proc/meminfo": "MemTotal: 2048000 kB\nMemFree: 1024000 kB\nMemAvailable: 1536000 kB\n",

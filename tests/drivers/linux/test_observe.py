@@ -18,7 +18,13 @@ def test_config_areas(backend: LinuxBackend) -> None:
         "description": "Line 7 gateway",
         "timezone": "Etc/UTC",
         "ntp": ["0.debian.pool.ntp.org"],
+        # sshd shows no banner; journald as shipped; no serial getty enabled
+        "banner": {"enable": False, "enableDefaultText": False, "userText": ""},
+        "systemLog": {"enableTimeToLive": False, "targetDiskName": "System"},
+        "serialConsole": {"enable": False},
     }
+    assert seen["gps"] == {"mode": "auto"}  # Debian's /etc/default/gpsd starts the daemon
+    assert seen["vpn"] == {"openvpn": []}
     net = seen["network"]
     assert net["interfaces"]["eth0"] == {
         "enabled": True,

@@ -17,6 +17,7 @@ from reconciler.drivers.linux.facts import (
     iwscan,
     nft,
     procfs,
+    retention,
     serialline,
     smart,
     sysfs,
@@ -58,4 +59,6 @@ FACTS: dict[str, Callable[..., Any]] = {
     "DrmConnectors": hardware.displays,
     "PciDevices": hardware.pci_devices,
     "IwScanDump": iwscan.scan_dump,
+    "Journald": retention.journald,
+    "GpsdDefaults": retention.gpsd_defaults,
 }
