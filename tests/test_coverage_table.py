@@ -85,16 +85,15 @@ def test_group_headers_in_each_layout_of_the_doc() -> None:
 
 
 def test_a_mapped_path_the_schema_lacks_fails(tmp_path: Path) -> None:
-    """Uncommenting a planned path is the one-line change that makes a group declarable;
-    the check fails until the schema has the field."""
+    """A mapped field must exist in the schema: a misspelt one fails the check."""
     mapped = tmp_path / "map.yaml"
     text = MAP.read_text()
-    planned = "    # - gps "
-    assert planned in text
-    mapped.write_text(text.replace(planned, "    - gps  # ", 1))
+    declared = "gps:\n  paths:\n    - gps\n"
+    assert declared in text
+    mapped.write_text(text.replace(declared, "gps:\n  paths:\n    - gpsd\n", 1))
     result = run("--map", mapped)
     assert result.returncode == 1
-    assert "gps: spec.gps is not in device.schema.json" in result.stderr, result.stderr
+    assert "gps: spec.gpsd is not in device.schema.json" in result.stderr, result.stderr
 
 
 def test_a_doc_group_missing_from_the_map_fails(tmp_path: Path) -> None:
@@ -110,13 +109,13 @@ def test_an_out_of_date_table_is_reported_then_rewritten(tmp_path: Path) -> None
     readme = tmp_path / "README.md"
     shutil.copy(REPO / "README.md", readme)
     readme.write_text(
-        readme.read_text().replace("| gps | — | not yet |", "| gps | `gps` | fully |")
+        readme.read_text().replace("| gps | `gps` | fully |", "| gps | — | not yet |")
     )
     stale = run("--readme", readme)
     assert stale.returncode == 1 and "is out of date" in stale.stderr
     assert run("--readme", readme, "--write").returncode == 0
     assert run("--readme", readme).returncode == 0
-    assert "| gps | — | not yet |" in readme.read_text()
+    assert "| gps | `gps` | fully |" in readme.read_text()
 
 
 @pytest.mark.parametrize("area", ["io", "network", "access", "update"])
