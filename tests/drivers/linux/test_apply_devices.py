@@ -12,7 +12,7 @@ from linux_fakehost import FakeMachine
 
 from reconciler.drivers.linux.backend import LinuxBackend
 from reconciler.engine.credentials import fingerprint
-from reconciler.errors import DeviceError, DeviceUnavailable
+from reconciler.errors import DeviceError
 
 
 def test_watchdog_through_runtime_watchdog_sec(backend: LinuxBackend, machine: FakeMachine) -> None:
@@ -139,16 +139,32 @@ def test_agent_hosted_areas_are_stored_with_fingerprints(backend: LinuxBackend) 
     assert stored["mqtt"]["password"] == fingerprint("mqtt-Secret-99")
 
 
-def test_uplink_will_is_stored_and_cloud_clients_are_unavailable(backend: LinuxBackend) -> None:
+def test_uplink_will_and_cloud_clients_are_stored_and_converge(backend: LinuxBackend) -> None:
     will = {"topic": "plants/a/gw/lwt", "payload": "gone", "qos": 1, "retain": True}
     desired: dict[str, Any] = {"mqtt": {"host": "broker.example", "willMessage": will}}
     assert converge(backend, "cloud", desired) == []
     assert backend.driver("cloud").observe()["mqtt"]["willMessage"] == will
-    client = {"name": "hub", "azureDevice": {"connectionString": {"secretRef": "mqtt-password"}}}
-    changes = plan(backend, "cloud", {**desired, "clients": [client]})
-    with pytest.raises(DeviceUnavailable, match=r"cloud\.clients: .*Azure IoT Hub"):
-        backend.driver("cloud").apply(changes, secrets)
-    assert "clients" not in backend.driver("cloud").observe()  # refused before writing
+    hub = {"name": "hub", "azureDevice": {"connectionString": {"secretRef": "mqtt-password"}}}
+    aws = {
+        "name": "aws",
+        "enable": False,
+        "aws": {
+            "endpoint": "abc-ats.iot.eu-west-1.amazonaws.com",
+            "thingName": "gw-1",
+            "certificate": {
+                "clientCert": {"secretRef": "mqtt-password"},
+                "clientKey": {"secretRef": "mqtt-password"},
+            },
+        },
+    }
+    assert converge(backend, "cloud", {**desired, "clients": [hub, aws]}) == []
+    stored = backend.driver("cloud").observe()["clients"]
+    assert [c["name"] for c in stored] == ["hub", "aws"]
+    assert stored[0]["azureDevice"]["connectionString"] == fingerprint("mqtt-Secret-99")
+    assert "mqtt-Secret-99" not in str(stored)
+    hub["enable"] = False
+    assert converge(backend, "cloud", {**desired, "clients": [hub, aws]}) == []
+    assert backend.driver("cloud").observe()["clients"][0]["enable"] is False
 
 
 def test_areas_without_a_linux_driver_say_so(backend: LinuxBackend) -> None:
