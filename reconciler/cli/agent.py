@@ -72,14 +72,17 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def _attach_services(agent: Agent, args: argparse.Namespace) -> None:
-    """Modbus, the MQTT uplink and (with --listen) the status endpoint, beside the loop."""
+    """Modbus, the MQTT uplink, the cloud clients and (with --listen) the status endpoint,
+    beside the loop."""
     from reconciler.agent.services import ModbusListener, StatusEndpointListener
+    from reconciler.services.mqtt.clients import CloudClients
     from reconciler.services.mqtt.uplink import MqttUplink
 
     cfg = agent.config
     modbus = ModbusListener(cfg.state_dir, cfg.backend)
     uplink = MqttUplink(cfg.device, cfg.state_dir, agent.secrets, agent.request_sync)
-    agent.listeners += [modbus, uplink]
+    clients = CloudClients(cfg.device, cfg.state_dir, agent.secrets)
+    agent.listeners += [modbus, uplink, clients]
     if args.listen:
         agent.listeners.append(
             StatusEndpointListener(

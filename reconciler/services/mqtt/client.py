@@ -46,12 +46,13 @@ def open_client(settings: Settings, will: bytes, window: int) -> mqtt.Client:
     if settings.websocket_path:
         client.ws_set_options(path=settings.websocket_path)
     if settings.tls is not None:
-        client.tls_set_context(tls_context(settings.tls))
+        client.tls_set_context(tls_context(settings.tls, settings.tls_path, settings.alpn))
     if settings.username is not None:
         client.username_pw_set(settings.username, settings.password)
-    if settings.will is None:
-        client.will_set(settings.topic("status"), will, qos=settings.qos, retain=True)
-    else:
+    status = settings.topic("status")
+    if settings.will is None and status is not None:
+        client.will_set(status, settings.frame("status", will), qos=settings.qos, retain=True)
+    elif settings.will is not None:
         own = settings.will
         client.will_set(own.topic, own.payload.encode(), qos=own.qos, retain=own.retain)
     client.connect_timeout = settings.handshake_timeout_s
@@ -82,25 +83,32 @@ def accepted(info: mqtt.MQTTMessageInfo) -> bool:
     return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
-def tls_context(tls: TlsSettings) -> ssl.SSLContext:
+def tls_context(
+    tls: TlsSettings, where: str = "cloud.mqtt.tls", alpn: tuple[str, ...] = ()
+) -> ssl.SSLContext:
+    """TLS as the settings ask; errors name the spec path `where` (the uplink's or a client's)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = TLS_VERSIONS[tls.version]
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
     try:
         if tls.ca_pem is not None:
             context.load_verify_locations(cadata=tls.ca_pem)
         else:
             context.load_default_certs()
     except (ssl.SSLError, ValueError):
-        raise SettingsError("cloud.mqtt.tls.caCert: not a PEM certificate bundle") from None
+        raise SettingsError(f"{where}.caCert: not a PEM certificate bundle") from None
     if tls.cert_pem is not None and tls.key_pem is not None:
-        _load_client_certificate(context, tls.cert_pem, tls.key_pem)
+        _load_client_certificate(context, tls.cert_pem, tls.key_pem, where)
     if tls.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
 
 
-def _load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: str) -> None:
+def _load_client_certificate(
+    context: ssl.SSLContext, cert_pem: str, key_pem: str, where: str
+) -> None:
     """ssl reads a certificate and key only from files: give it anonymous memory-backed
     files (memfd), so the private key never lands on a disk."""
     fds: list[int] = []
@@ -114,7 +122,7 @@ def _load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: st
         context.load_cert_chain(cert, key)
     except ssl.SSLError:
         raise SettingsError(
-            "cloud.mqtt.tls.clientCert/clientKey: not a PEM certificate and its private key"
+            f"{where}.clientCert/clientKey: not a PEM certificate and its private key"
         ) from None
     finally:
         for fd in fds:

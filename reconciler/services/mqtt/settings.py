@@ -4,6 +4,7 @@ certificate reconnects; repr never shows them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -87,10 +88,29 @@ class Settings:
     store: StoreSettings
     will: WillSettings | None = None
     """None: the broker's will is the uplink's offline status."""
+    tls_path: str = "cloud.mqtt.tls"
+    """The spec path that errors about the TLS material name."""
+    routes: tuple[tuple[str, str], ...] | None = None
+    """A cloud client kind's own topic per leaf (a leaf without one is not published);
+    None: the uplink's <prefix>/<device>/<leaf> layout."""
+    shadow_leaves: frozenset[str] = frozenset()
+    """Leaves sent as a device-shadow update, {"state": {"reported": MESSAGE}} (AWS)."""
+    alpn: tuple[str, ...] = ()
+    """TLS ALPN protocols offered (AWS IoT Core's MQTT on port 443: x-amzn-mqtt-ca)."""
+    sync: bool = True
+    """Subscribe to sync triggers: only the agent's own uplink does."""
 
-    def topic(self, leaf: str) -> str:
-        """<prefix>/<device>/<leaf>: status, events, state, telemetry, sync."""
+    def topic(self, leaf: str) -> str | None:
+        """Where `leaf` (status, events, state, telemetry, sync) goes; None: not published."""
+        if self.routes is not None:
+            return dict(self.routes).get(leaf)
         return "/".join(p for p in (self.topic_prefix, self.device, leaf) if p)
+
+    def frame(self, leaf: str, payload: bytes) -> bytes:
+        """The message as this connection sends it on `leaf`'s topic."""
+        if leaf not in self.shadow_leaves:
+            return payload
+        return json.dumps({"state": {"reported": json.loads(payload)}}).encode()
 
     @property
     def fleet_sync_topic(self) -> str:

@@ -85,11 +85,15 @@ class MqttUplink:
         state_dir: Path,
         secrets: Callable[[str], str],
         on_sync: Callable[[], None],
+        directory: Path | None = None,
     ) -> None:
-        """`on_sync` is called for every valid sync trigger (the agent's request_sync)."""
+        """`on_sync` is called for every valid sync trigger (the agent's request_sync);
+        `directory` holds the queue (default: the state dir's mqtt/)."""
         self.device = device
         self.state_dir = state_dir
-        self.dir = state_dir / "mqtt"
+        self.dir = directory or state_dir / "mqtt"
+        self.label = "MQTT uplink"
+        """Who this connection is, in log lines."""
         self.secrets = secrets
         self.on_sync = on_sync
         self._lock = threading.Lock()
@@ -225,6 +229,10 @@ class MqttUplink:
         if spec != self._spec:
             self._remember(spec)
             self._spec = spec
+        self._use(settings)
+
+    def _use(self, settings: Settings | None) -> None:
+        """Connect with `settings` (None: disconnect) unless they are the current ones."""
         if settings == self._settings:
             return
         if settings is not None:
@@ -272,7 +280,7 @@ class MqttUplink:
 
     def _fail(self, error: str) -> None:
         if error != self._error:
-            log.warning("MQTT uplink: %s", error)
+            log.warning("%s: %s", self.label, error)
         self._error = error
 
     # -- publishing ------------------------------------------------------------------------
@@ -289,10 +297,16 @@ class MqttUplink:
             return
 
         def make(seq: int) -> bytes:
-            return messages.build(model, fields, device=self.device, seq=seq, time=messages.stamp())
+            built = messages.build(
+                model, fields, device=self.device, seq=seq, time=messages.stamp()
+            )
+            return settings.frame(leaf, built)
 
+        topic = settings.topic(leaf)
+        if topic is None:
+            return
         try:
-            outbox.put(settings.topic(leaf), settings.qos, retain, make)
+            outbox.put(topic, settings.qos, retain, make)
         except ValidationError as exc:
             log.warning("not publishing a malformed %s message: %s", leaf, messages.problems(exc))
             return
@@ -419,7 +433,11 @@ class MqttUplink:
         offline = messages.build(
             messages.Offline, {}, device=self.device, reason=reason, time=messages.stamp()
         )
-        info = session.client.publish(settings.topic("status"), offline, settings.qos, True)
+        topic = settings.topic("status")
+        if topic is None:
+            return
+        offline = settings.frame("status", offline)
+        info = session.client.publish(topic, offline, settings.qos, True)
         if paho.accepted(info):
             info.wait_for_publish(OFFLINE_GRACE_S)
 
@@ -428,10 +446,12 @@ class MqttUplink:
             session.refused = True
             self._fail(f"{settings.host}:{settings.port} refused the connection: {code}")
             return
-        session.client.subscribe([(settings.topic("sync"), 1), (settings.fleet_sync_topic, 1)])
+        sync = settings.topic("sync")
+        if settings.sync and sync is not None:
+            session.client.subscribe([(sync, 1), (settings.fleet_sync_topic, 1)])
         session.up_since = time.monotonic()
         self._error = None
-        log.info("MQTT uplink connected to %s:%s", settings.host, settings.port)
+        log.info("%s connected to %s:%s", self.label, settings.host, settings.port)
         with self._lock:
             self._client = session.client
             self._generation += 1
@@ -449,7 +469,7 @@ class MqttUplink:
                 self._client = None
         if session.up_since is not None and not session.closing:
             self._losses.append(time.monotonic())
-            log.warning("MQTT uplink lost its connection (%s)", code)
+            log.warning("%s lost its connection (%s)", self.label, code)
         self._send_wake.set()
         self._wake.set()
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -19,7 +20,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
         return int(s.getsockname()[1])
+
+
+def loopback_address() -> str:
+    """A free 127.x.y.z address (all of 127/8 is loopback on Linux), for a broker that must
+    listen on a cloud's fixed port (8883) without colliding with another test's."""
+    while True:
+        address = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
+        with socket.socket() as s:
+            try:
+                s.bind((address, 8883))
+            except OSError:
+                continue
+            return address
+
+
+def server_cert_for(certs: Certs, address: str) -> Certs:
+    """`certs` with a server certificate for `address`, signed by the same test CA."""
+    root = certs.ca.parent / f"server-{address}"
+    root.mkdir(exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=root, check=True, capture_output=True, timeout=60)
+
+    (root / "server.ext").write_text(f"subjectAltName=IP:{address}\nextendedKeyUsage=serverAuth\n")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "server.key", "-out", "server.csr", "-subj", f"/CN={address}")  # fmt: skip
+    openssl("x509", "-req", "-in", "server.csr", "-CA", str(certs.ca), "-CAkey",
+            str(certs.ca.parent / "ca.key"), "-CAcreateserial", "-out", "server.crt",
+            "-days", "2", "-extfile", "server.ext")  # fmt: skip
+    (root / "server.key").chmod(0o600)
+    return replace(certs, server_cert=root / "server.crt", server_key=root / "server.key")
 
 
 def wait_until(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -65,11 +97,16 @@ class Broker:
         require_certificate: bool = False,
         websocket: bool = False,
         passwords: dict[str, str] | None = None,
+        host: str = LOOPBACK,
+        port: int | None = None,
     ) -> None:
+        """`host` and `port`: where it listens (a cloud's fixed port on a loopback address
+        of its own, see loopback_address)."""
         assert MOSQUITTO is not None, NO_MOSQUITTO
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.host = host
+        self.port = port or free_port()
         self.ws_port = free_port() if websocket else None
         self.certs = certs
         self.proc: subprocess.Popen[bytes] | None = None
@@ -101,7 +138,7 @@ class Broker:
         if self.ws_port is not None:
             listeners.append((self.ws_port, "websockets"))
         for port, protocol in listeners:
-            lines += [f"listener {port} {LOOPBACK}", f"protocol {protocol}"]
+            lines += [f"listener {port} {host}", f"protocol {protocol}"]
             if certs is not None:
                 lines += [
                     f"cafile {certs.ca}",
@@ -129,7 +166,7 @@ class Broker:
             err = self.proc.stderr.read().decode() if self.proc.stderr else ""
             raise AssertionError(f"mosquitto exited with {self.proc.returncode}: {err}")
         with socket.socket() as s:
-            return s.connect_ex((LOOPBACK, port)) == 0
+            return s.connect_ex((self.host, port)) == 0
 
     def stop(self) -> None:
         """SIGTERM: mosquitto saves its sessions and queued messages, then exits."""
@@ -190,7 +227,7 @@ class Collector:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_: self._subscribed.set()
         self.client.on_message = self._on_message
-        self.client.connect(LOOPBACK, broker.port, keepalive=10)
+        self.client.connect(broker.host, broker.port, keepalive=10)
         self.client.loop_start()
         wait_until("the collector's subscription", self._subscribed.is_set)
 
