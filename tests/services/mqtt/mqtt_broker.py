@@ -209,7 +209,14 @@ class Collector:
     (clean_session false, QoS 1), so with the broker's persistence nothing published while
     it reconnects after a broker restart is lost to it."""
 
-    def __init__(self, broker: Broker, topics: list[str], client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        topics: list[str],
+        client_id: str | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
+        """`auth`: user name and password, for a broker with `passwords`."""
         self.broker = broker
         self.topics = topics
         self.received: list[Received] = []
@@ -223,6 +230,8 @@ class Collector:
         context = broker.client_tls()
         if context is not None:
             self.client.tls_set_context(context)
+        if auth is not None:
+            self.client.username_pw_set(*auth)
         self.client.reconnect_delay_set(0.1, 0.5)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_: self._subscribed.set()
