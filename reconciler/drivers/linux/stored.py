@@ -1,8 +1,7 @@
 """modbus and cloud areas: configuration of services the agent itself runs, kept as JSON
 in the state dir (secrets only as fingerprints) for those services to read. The agent runs
-`cloud.mqtt` and the `cloud.clients` entries itself (reconciler/services/mqtt), so the cloud
-area is stored: nothing here needs a vendor's client on the host. Sparkplug B clients are
-the exception, refused until the agent runs edge nodes (UNRUN)."""
+`cloud.mqtt` and every enabled `cloud.clients` entry itself (reconciler/services/mqtt), so
+the whole cloud area is stored: nothing here needs a vendor's client on the host."""
 
 from __future__ import annotations
 
@@ -15,25 +14,9 @@ from reconciler.drivers.linux.context import Context, desired_after
 from reconciler.engine.change import Change, is_secret_ref
 from reconciler.engine.credentials import fingerprint
 from reconciler.engine.ports import SecretLookup
-from reconciler.errors import DeviceUnavailable
 from reconciler.fsutil import atomic_write
 
 STORE = "linux/agent-services.json"
-UNRUN = {
-    "sparkplug": "the agent does not run Sparkplug B edge nodes yet (NBIRTH/NDATA/NDEATH with "
-    "protobuf payloads and bdSeq); generic MQTT, AWS IoT Core and Azure IoT Hub clients run"
-}
-"""Client kinds of cloud.clients that nothing on a Debian host would carry out: why."""
-
-
-def unrun_client(cloud: Any) -> str | None:
-    """Why the linux backend cannot hold `cloud` (a client kind nothing runs), or None."""
-    clients = cloud.get("clients") if isinstance(cloud, dict) else None
-    for client in clients or []:
-        for kind, why in UNRUN.items():
-            if isinstance(client, dict) and client.get(kind) is not None:
-                return f"cloud.clients[{client.get('name')}].{kind}: {why}"
-    return None
 
 
 def fingerprints(value: Any, secrets: SecretLookup) -> Any:
@@ -62,10 +45,6 @@ class StoredDriver:
         return copy.deepcopy(self.load().get(self.area, {}))
 
     def apply(self, changes: Sequence[Change], secrets: SecretLookup) -> None:
-        desired = desired_after(self.area, self.observe(), changes)
-        why = unrun_client(desired) if self.area == "cloud" else None
-        if why is not None:
-            raise DeviceUnavailable(why)
         data = self.load()
-        data[self.area] = fingerprints(desired, secrets)
+        data[self.area] = fingerprints(desired_after(self.area, self.observe(), changes), secrets)
         atomic_write(self.ctx.state_dir / STORE, json.dumps(data, indent=1).encode(), mode=0o600)

@@ -49,9 +49,10 @@ def open_client(settings: Settings, will: bytes, window: int) -> mqtt.Client:
         client.tls_set_context(tls_context(settings.tls, settings.tls_path, settings.alpn))
     if settings.username is not None:
         client.username_pw_set(settings.username, settings.password)
-    status = settings.topic("status")
+    status = settings.will_topic()
     if settings.will is None and status is not None:
-        client.will_set(status, settings.frame("status", will), qos=settings.qos, retain=True)
+        retain = settings.sparkplug is None  # Sparkplug: NDEATH is never retained
+        client.will_set(status, settings.frame("status", will), qos=settings.qos, retain=retain)
     elif settings.will is not None:
         own = settings.will
         client.will_set(own.topic, own.payload.encode(), qos=own.qos, retain=own.retain)

@@ -5,22 +5,31 @@ stopped as the clients in the spec come, change and go."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.services.mqtt import kinds
+from pydantic import ValidationError
+
+from reconciler.services.mqtt import kinds, messages, sparkplug
 from reconciler.services.mqtt.settings import Settings, SettingsError
 from reconciler.services.mqtt.uplink import MqttUplink
 from reconciler.spec.cloud import MqttSpec
 from reconciler.spec.cloud_clients import CloudClient
 
 if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
+
     from reconciler.operations import Target
 
 log = logging.getLogger("reconciler.mqtt")
 CLIENTS_DIR = "mqtt-clients"
 """Under the state dir: one directory (its store-and-forward queue) per client name."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def spec_clients(target: Target) -> list[CloudClient]:
@@ -42,6 +51,10 @@ class ClientConnection(MqttUplink):
         self.name = name
         self.label = f"cloud client {name}"
         self.client: CloudClient | None = None
+        self.bd_seq = -1
+        """Sparkplug: the birth/death sequence of the current connection attempt."""
+        self.node_seq = 0
+        """Sparkplug: seq of the next NDATA (NBIRTH is 0)."""
 
     def on_spec(self, target: Target, backend: Any) -> None:
         """Reconnect when this client's entry (or a secret it names) changed."""
@@ -58,6 +71,49 @@ class ClientConnection(MqttUplink):
                 self._fail(str(exc))
         self.client = client
         self._use(settings)
+
+    # -- Sparkplug B: NBIRTH on connect, NDATA with its own seq, NDEATH as the will ----------
+
+    def _will(self, settings: Settings) -> bytes:
+        if settings.sparkplug is None:
+            return super()._will(settings)
+        self.bd_seq = (self.bd_seq + 1) % 256
+        return sparkplug.death(self.bd_seq, _now_ms())
+
+    def _farewell(self, settings: Settings, reason: str) -> tuple[str, bytes, bool] | None:
+        if settings.sparkplug is None:
+            return super()._farewell(settings, reason)
+        group, node = settings.sparkplug
+        return (
+            sparkplug.topic(group, "NDEATH", node),
+            sparkplug.death(self.bd_seq, _now_ms()),
+            False,
+        )
+
+    def _born(self, client: mqtt.Client, settings: Settings) -> None:
+        """NBIRTH, QoS 0, before the sender hands paho anything queued."""
+        if settings.sparkplug is None:
+            return
+        group, node = settings.sparkplug
+        last = None
+        if self._status is not None:
+            try:
+                last = messages.build(
+                    messages.Status, self._status, device=self.device, seq=1, time=messages.stamp()
+                )
+            except ValidationError as exc:
+                log.warning("NBIRTH without the status metrics: %s", messages.problems(exc))
+        client.publish(
+            sparkplug.topic(group, "NBIRTH", node), sparkplug.birth(self.bd_seq, last, _now_ms())
+        )
+        self.node_seq = 1
+
+    def _wire(self, settings: Settings, payload: bytes) -> bytes:
+        """NDATA, numbered when sent (seq follows the NBIRTH of this connection)."""
+        if settings.sparkplug is None:
+            return payload
+        seq, self.node_seq = self.node_seq, self.node_seq + 1
+        return sparkplug.data(payload, seq, _now_ms())
 
     def _recall(self) -> MqttSpec | None:
         """A client is configured by the agent's first pass; its queue waits on disk."""

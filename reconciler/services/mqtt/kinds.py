@@ -7,6 +7,9 @@ Topics, per kind (the messages are the uplink's documented JSON messages):
 - aws: `things/<thingName>/status|events|telemetry`; the state goes to the thing's shadow,
   `$aws/things/<thingName>/shadow/update` as `{"state": {"reported": ...}}`, with
   `shadow: true`, else to `things/<thingName>/state`;
+- sparkplug: an edge node on its first enabled broker: NBIRTH on
+  `spBv1.0/<groupId>/NBIRTH/<nodeId>` at each connect, the status, state and telemetry as
+  NDATA metrics, NDEATH (bdSeq) as the will (services/mqtt/sparkplug.py);
 - azureDevice: every message is a device-to-cloud message on
   `devices/<deviceId>/messages/events/` with the property `kind=<leaf>`; with `twin: true`
   the state is the twin's reported properties (`$iothub/twin/PATCH/properties/reported/`).
@@ -18,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from reconciler.services.mqtt import sparkplug
 from reconciler.services.mqtt.azure import (
     ConnectionStringError,
     parse_connection_string,
@@ -39,6 +43,8 @@ from reconciler.spec.cloud_clients import (
     ClientStoreAndForward,
     CloudClient,
     MqttClient,
+    Sparkplug,
+    SparkplugBroker,
 )
 
 Secrets = Callable[[str], str]
@@ -91,10 +97,8 @@ def resolve(
         return azure(
             client.azure_device, device, resolver, store, time.time() if now is None else now
         )
-    raise SettingsError(
-        f"{resolver.path}: the agent does not run Sparkplug B edge nodes (NBIRTH/NDATA/NDEATH "
-        "with protobuf payloads) yet; only the sim backend records them"
-    )
+    assert client.sparkplug is not None  # CloudClient holds exactly one kind
+    return edge_node(client.sparkplug, device, resolver, store)
 
 
 def store_settings(spec: ClientStoreAndForward | None) -> StoreSettings:
@@ -202,6 +206,36 @@ def azure(
         password=token,
         websocket_path=AZURE_WS_PATH if ws else None,
     )
+
+
+def edge_node(spec: Sparkplug, device: str, secret: Resolver, store: StoreSettings) -> Settings:
+    """A Sparkplug B edge node on its first enabled broker: QoS 0 and no retain (the
+    specification's for NBIRTH, NDATA and NDEATH); clean session."""
+    brokers = [b for b in spec.brokers if b.enable]
+    if not brokers:
+        raise SettingsError(f"{secret.path}.brokers: none is enabled")
+    broker = brokers[0]
+    ndata = sparkplug.topic(spec.group_id, "NDATA", spec.node_id)
+    routes = {leaf: ndata for leaf in ("status", "state", "telemetry")}
+    routes["will"] = sparkplug.topic(spec.group_id, "NDEATH", spec.node_id)
+    settings = replace(
+        generic(_as_mqtt(broker), device, secret, store),
+        qos=0,
+        retain=False,
+        clean_session=True,
+        handshake_timeout_s=float(spec.handshake_timeout),
+        retry_interval_s=float(spec.retry_interval),
+        tls_path=f"{secret.path}.brokers[{broker.name}].certificate",
+        routes=tuple(routes.items()),
+        sparkplug=(spec.group_id, spec.node_id),
+    )
+    return settings
+
+
+def _as_mqtt(broker: SparkplugBroker) -> MqttClient:
+    """A broker entry read as a generic client (they share the doc's server fields)."""
+    fields = broker.model_dump(by_alias=True, exclude={"name", "enable"})
+    return MqttClient.model_validate(fields)
 
 
 def _hub(

@@ -99,12 +99,20 @@ class Settings:
     """TLS ALPN protocols offered (AWS IoT Core's MQTT on port 443: x-amzn-mqtt-ca)."""
     sync: bool = True
     """Subscribe to sync triggers: only the agent's own uplink does."""
+    sparkplug: tuple[str, str] | None = None
+    """(groupId, nodeId) of a Sparkplug B edge node: NBIRTH on connect, NDEATH as the will,
+    the messages as NDATA (services/mqtt/sparkplug.py)."""
 
     def topic(self, leaf: str) -> str | None:
         """Where `leaf` (status, events, state, telemetry, sync) goes; None: not published."""
         if self.routes is not None:
             return dict(self.routes).get(leaf)
         return "/".join(p for p in (self.topic_prefix, self.device, leaf) if p)
+
+    def will_topic(self) -> str | None:
+        """Where the will goes: a client kind's own "will" route, else the status topic."""
+        own = dict(self.routes).get("will") if self.routes is not None else None
+        return own or self.topic("status")
 
     def frame(self, leaf: str, payload: bytes) -> bytes:
         """The message as this connection sends it on `leaf`'s topic."""

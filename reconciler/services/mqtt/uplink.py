@@ -306,7 +306,7 @@ class MqttUplink:
         if topic is None:
             return
         try:
-            outbox.put(topic, settings.qos, retain, make)
+            outbox.put(topic, settings.qos, retain and settings.sparkplug is None, make)
         except ValidationError as exc:
             log.warning("not publishing a malformed %s message: %s", leaf, messages.problems(exc))
             return
@@ -368,9 +368,8 @@ class MqttUplink:
         connection was up (0 when it never came up)."""
         from reconciler.services.mqtt import client as paho
 
-        will = messages.build(messages.Offline, {}, device=self.device, reason="connectionLost")
         try:
-            client = paho.open_client(settings, will, WINDOW)
+            client = paho.open_client(settings, self._will(settings), WINDOW)
         except SettingsError as exc:
             self._fail(str(exc))
             return 0.0
@@ -430,16 +429,36 @@ class MqttUplink:
             if self._settings is None
             else "reconfigured"
         )
+        farewell = self._farewell(settings, reason)
+        if farewell is None:
+            return
+        topic, offline, retain = farewell
+        info = session.client.publish(topic, offline, settings.qos, retain)
+        if paho.accepted(info):
+            info.wait_for_publish(OFFLINE_GRACE_S)
+
+    # -- what a client kind sends its own way (clients.py) ---------------------------------
+
+    def _will(self, settings: Settings) -> bytes:
+        """The will of a new connection attempt: the offline status."""
+        return messages.build(messages.Offline, {}, device=self.device, reason="connectionLost")
+
+    def _farewell(self, settings: Settings, reason: str) -> tuple[str, bytes, bool] | None:
+        """(topic, payload, retain) to leave before a clean disconnect: the offline status."""
+        topic = settings.topic("status")
+        if topic is None:
+            return None
         offline = messages.build(
             messages.Offline, {}, device=self.device, reason=reason, time=messages.stamp()
         )
-        topic = settings.topic("status")
-        if topic is None:
-            return
-        offline = settings.frame("status", offline)
-        info = session.client.publish(topic, offline, settings.qos, True)
-        if paho.accepted(info):
-            info.wait_for_publish(OFFLINE_GRACE_S)
+        return topic, settings.frame("status", offline), True
+
+    def _born(self, client: mqtt.Client, settings: Settings) -> None:
+        """Sent on a new connection before anything queued: nothing for the uplink."""
+
+    def _wire(self, settings: Settings, payload: bytes) -> bytes:
+        """A queued message as it goes on the wire (sent now): as it was queued."""
+        return payload
 
     def _on_connect(self, session: _Session, settings: Settings, code: ReasonCode) -> None:
         if code.is_failure:
@@ -452,6 +471,7 @@ class MqttUplink:
         session.up_since = time.monotonic()
         self._error = None
         log.info("%s connected to %s:%s", self.label, settings.host, settings.port)
+        self._born(session.client, settings)
         with self._lock:
             self._client = session.client
             self._generation += 1
@@ -521,7 +541,8 @@ class MqttUplink:
                     generation, last, inflight = current, 0, []
                     replay_until = outbox.last_id()
                 for row in outbox.pending(last, WINDOW - len(inflight)):
-                    info = client.publish(row.topic, row.payload, row.qos, row.retain)
+                    payload = self._wire(settings, row.payload)
+                    info = client.publish(row.topic, payload, row.qos, row.retain)
                     if not paho.accepted(info):
                         break
                     inflight.append((row.id, info))

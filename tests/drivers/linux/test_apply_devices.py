@@ -12,7 +12,7 @@ from linux_fakehost import FakeMachine
 
 from reconciler.drivers.linux.backend import LinuxBackend
 from reconciler.engine.credentials import fingerprint
-from reconciler.errors import DeviceError, DeviceUnavailable
+from reconciler.errors import DeviceError
 
 
 def test_watchdog_through_runtime_watchdog_sec(backend: LinuxBackend, machine: FakeMachine) -> None:
@@ -166,12 +166,9 @@ def test_uplink_will_and_cloud_clients_are_stored_and_converge(backend: LinuxBac
     assert converge(backend, "cloud", {**desired, "clients": [hub, aws]}) == []
     assert backend.driver("cloud").observe()["clients"][0]["enable"] is False
     node = {"groupId": "g", "nodeId": "n", "brokers": [{"name": "b", "host": "h", "port": 1883}]}
-    changes = plan(
-        backend, "cloud", {**desired, "clients": [hub, {"name": "spb", "sparkplug": node}]}
-    )
-    with pytest.raises(DeviceUnavailable, match=r"cloud\.clients\[spb\]\.sparkplug: .*Sparkplug B"):
-        backend.driver("cloud").apply(changes, secrets)
-    assert len(backend.driver("cloud").observe()["clients"]) == 2  # refused before writing
+    spb = {"name": "spb", "sparkplug": node}
+    assert converge(backend, "cloud", {**desired, "clients": [hub, aws, spb]}) == []
+    assert backend.driver("cloud").observe()["clients"][2]["sparkplug"]["groupId"] == "g"
 
 
 def test_areas_without_a_linux_driver_say_so(backend: LinuxBackend) -> None:

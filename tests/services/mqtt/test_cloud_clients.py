@@ -15,6 +15,7 @@ import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote
 
 import pytest
@@ -115,9 +116,17 @@ def test_each_kind_as_connection_settings() -> None:
         SettingsError, match=r"cloud.clients\[z\].azureDevice.connectionString: .*'conn'"
     ):
         kinds.resolve(azure, DEVICE, {}.__getitem__)
-    node = {"groupId": "g", "nodeId": "n", "brokers": [{"name": "b", "host": "h", "port": 1883}]}
-    with pytest.raises(SettingsError, match="Sparkplug B"):
-        kinds.resolve(client({"name": "s", "sparkplug": node}), DEVICE, secrets.__getitem__)
+    node: dict[str, Any] = {
+        "groupId": "g",
+        "nodeId": "n",
+        "brokers": [{"name": "b", "host": "h", "port": 1883}],
+    }
+    node["brokers"] = [{"name": "off", "enable": False, "host": "x", "port": 1}, *node["brokers"]]
+    edge = kinds.resolve(client({"name": "s", "sparkplug": node}), DEVICE, secrets.__getitem__)
+    assert (edge.host, edge.port, edge.qos, edge.sparkplug) == ("h", 1883, 0, ("g", "n"))
+    assert (
+        edge.topic("telemetry") == "spBv1.0/g/NDATA/n" and edge.will_topic() == "spBv1.0/g/NDEATH/n"
+    )
 
 
 def clients_yaml(plain: Broker, aws: Broker, generic_enabled: bool, azure: bool) -> str:
@@ -230,3 +239,93 @@ def test_agent_runs_each_client_and_follows_the_spec(
         lambda m: m.topic.endswith("kind=status") and m.data.get("reason") == "stopped",
     )
     assert agent.end() == 0
+
+
+def varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        value, shift, at = value | (byte & 0x7F) << shift, shift + 7, at + 1
+        if byte < 0x80:
+            return value, at
+
+
+def fields(data: bytes) -> list[tuple[int, Any]]:
+    """Protocol Buffers wire format, read by hand (not by the code under test): (field
+    number, int or bytes), in order."""
+    out: list[tuple[int, Any]] = []
+    at = 0
+    while at < len(data):
+        key, at = varint(data, at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = varint(data, at)
+        elif wire == 2:
+            size, at = varint(data, at)
+            value, at = data[at : at + size], at + size
+        elif wire == 1:
+            value, at = data[at : at + 8], at + 8
+        else:
+            raise AssertionError(f"unexpected wire type {wire}")
+        out.append((number, value))
+    return out
+
+
+def sparkplug_payload(data: bytes) -> tuple[int | None, dict[str, tuple[int, Any]]]:
+    """(seq, {metric name: (datatype, value)}) per sparkplug_b.proto: Payload seq = 3,
+    metrics = 2; Metric name = 1, datatype = 4, long_value = 11, double_value = 13,
+    boolean_value = 14, string_value = 15 (None: a null metric)."""
+    top = fields(data)
+    seq = next((v for n, v in top if n == 3), None)
+    metrics: dict[str, tuple[int, Any]] = {}
+    for number, raw in top:
+        if number != 2:
+            continue
+        metric = dict(fields(raw))
+        value = next((metric[n] for n in (11, 14, 15, 13) if n in metric), None)  # 7: is_null
+        text = metric[4] == 12 and value is not None
+        metrics[metric[1].decode()] = (metric[4], value.decode() if text else value)
+    return seq, metrics
+
+
+def test_sparkplug_edge_node_birth_data_and_death(
+    tmp_path: Path,
+    secrets_dir: Path,
+    new_broker: Callable[..., Broker],
+    collect: Callable[..., Collector],
+) -> None:
+    broker = new_broker()
+    repo = FleetRepo(tmp_path / "git", broker.port)
+    repo.extra = f"""\
+    clients:
+      - name: line-node
+        sparkplug:
+          groupId: plant-a
+          nodeId: {DEVICE}
+          brokers:
+            - {{name: local, host: 127.0.0.1, port: {broker.port}}}
+"""
+    base = f"spBv1.0/plant-a/{{}}/{DEVICE}"
+    scada = collect(broker, [base.format("+")])
+    agent = AgentProcess(tmp_path, repo, secrets_dir)
+    commit = repo.push("rev-A")
+    agent.start(interval=HOUR)
+    try:
+        birth = scada.wait_for("NBIRTH", lambda m: m.topic == base.format("NBIRTH"))
+        seq, metrics = sparkplug_payload(birth.payload)
+        assert seq == 0 and not birth.retain
+        bd_seq = metrics["bdSeq"]
+        assert bd_seq[0] == 4  # Int64
+        assert metrics["Node Control/Rebirth"] == (11, 0)
+
+        def applied(message: Received) -> bool:
+            found = sparkplug_payload(message.payload)[1].get("status/lastAppliedCommit")
+            return message.topic == base.format("NDATA") and found == (12, commit)
+
+        scada.wait_for("NDATA with the applied commit", applied)
+        ndata = [sparkplug_payload(m.payload)[0] for m in scada.messages("NDATA/" + DEVICE)]
+        assert ndata == list(range(1, len(ndata) + 1))  # seq follows NBIRTH's 0
+    finally:
+        agent.end(signal.SIGKILL)
+    death = scada.wait_for("NDEATH (the will)", lambda m: m.topic == base.format("NDEATH"))
+    assert sparkplug_payload(death.payload) == (None, {"bdSeq": bd_seq})
