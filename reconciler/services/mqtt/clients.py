@@ -152,10 +152,6 @@ class CloudClients:
         for connection in self.connections.values():
             connection.on_event(kind, data)
 
-    def diagnostics(self) -> dict[str, dict[str, Any]]:
-        """Per client: connected, lastError, queued (for logs and tests; no secrets)."""
-        return {name: c.diagnostics() for name, c in self.connections.items()}
-
     def stop(self) -> None:
         for connection in self.connections.values():
             connection.stop()
