@@ -50,7 +50,6 @@ class ClientConnection(MqttUplink):
         super().__init__(device, state_dir, secrets, _no_sync, state_dir / CLIENTS_DIR / name)
         self.name = name
         self.label = f"cloud client {name}"
-        self.client: CloudClient | None = None
         self.bd_seq = -1
         """Sparkplug: the birth/death sequence of the current connection attempt."""
         self.node_seq = 0
@@ -63,13 +62,13 @@ class ClientConnection(MqttUplink):
         self.configure(found[0] if found else None)
 
     def configure(self, client: CloudClient | None) -> None:
+        """Connect as `client` asks (None or disabled: disconnect, leaving it offline)."""
         settings: Settings | None = None
         if client is not None and client.enable:
             try:
                 settings = kinds.resolve(client, self.device, self.secrets)
             except SettingsError as exc:
                 self._fail(str(exc))
-        self.client = client
         self._use(settings)
 
     # -- Sparkplug B: NBIRTH on connect, NDATA with its own seq, NDEATH as the will ----------

@@ -63,6 +63,7 @@ class Resolver:
     def __init__(self, client: CloudClient, secrets: Secrets) -> None:
         self.path = f"cloud.clients[{client.name}].{client.kind}"
         self.secrets = secrets
+        self.name = client.name
 
     def __call__(self, ref: SecretRef | None, what: str) -> str | None:
         if ref is None:
@@ -114,7 +115,8 @@ def store_settings(spec: ClientStoreAndForward | None) -> StoreSettings:
 
 
 def generic(spec: MqttClient, device: str, secret: Resolver, store: StoreSettings) -> Settings:
-    """A generic broker, field for field as the doc's mqtt entry says."""
+    """A generic broker, field for field as the doc's mqtt entry says; the client id
+    defaults to <device>-<client name>, since the agent's uplink is <device> already."""
     will = spec.will_message
     return Settings(
         device=device,
@@ -128,7 +130,7 @@ def generic(spec: MqttClient, device: str, secret: Resolver, store: StoreSetting
         websocket_path=None,
         username=spec.user_name,
         password=secret(spec.password, "password"),
-        client_id=spec.client_id or device,
+        client_id=spec.client_id or f"{device}-{secret.name}",
         protocol=spec.protocol_version,
         keepalive=min(spec.keep_alive_sec, 65535),
         clean_session=spec.clear_session,

@@ -329,3 +329,4 @@ def test_sparkplug_edge_node_birth_data_and_death(
         agent.end(signal.SIGKILL)
     death = scada.wait_for("NDEATH (the will)", lambda m: m.topic == base.format("NDEATH"))
     assert sparkplug_payload(death.payload) == (None, {"bdSeq": bd_seq})
+    assert "lost its connection" not in agent.log.read_text()  # no client id taken twice
