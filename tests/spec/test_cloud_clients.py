@@ -1,7 +1,8 @@
 """cloud.clients (the gateway doc's MQTT client list, AWS IoT Core, Azure IoT Hub, Sparkplug B),
 cloud.mqtt.willMessage and store-and-forward's targetDiskName: valid documents load, each
 problem is reported at its field; on sim a plan shows them (secrets as "(sensitive)") and
-apply records them (linux stores them too: tests/drivers/linux/test_apply_devices.py)."""
+apply records them (linux stores them too: tests/drivers/linux/test_apply_devices.py;
+the agent runs them: tests/services/mqtt/test_mqtt_cloud_clients.py)."""
 
 from __future__ import annotations
 
