@@ -25,6 +25,9 @@ class SpecModel(BaseModel):
         validate_by_name=False,
         serialize_by_alias=True,
         strict=False,
+        # Built on first use: validating a DeviceSpec builds one validator for the whole
+        # tree instead of one per model class at import (a plan's start, issue 19).
+        defer_build=True,
     )
 
     @field_validator("*", mode="before")
