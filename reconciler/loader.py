@@ -1,7 +1,9 @@
 """YAML -> plain data with a position for every key and value, then -> spec models.
 
-We compose YAML nodes ourselves (ruamel.yaml's C parser when present) instead of using a
-round-trip loader: it is several times faster, and owning the node walk lets us reject
+A text that parses cleanly takes the fast path (reconciler.fastyaml: libyaml in C, no
+positions until a problem asks for one). Everything else, and every position, comes from
+the located loader here: we compose YAML nodes ourselves (ruamel.yaml's C parser when
+present) instead of using a round-trip loader, and owning the node walk lets us reject
 duplicate keys, alias bombs and unsupported tags with the exact line and column.
 """
 
@@ -14,6 +16,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from reconciler import fastyaml
+from reconciler.fastyaml import Unusual, scalar_value
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -80,7 +85,7 @@ class YamlDocument:
 
     file: str
     data: Any
-    positions: dict[Loc, Pos] = field(default_factory=dict)
+    positions: Mapping[Loc, Pos] = field(default_factory=dict)
 
     def position(self, loc: Loc, *, at_key: bool = False) -> tuple[int, int]:
         """Best position for `loc`: the node itself, else its nearest existing ancestor."""
@@ -273,39 +278,38 @@ class _Builder:
 
     def scalar(self, node: Any, loc: Loc) -> Any:
         tag: str = node.tag or ""
-        value: str = node.value
         if not tag.startswith(_TAG):
             raise self.fail(node, f"unsupported YAML tag {tag!r}", loc)
-        kind = tag[len(_TAG) :]
-        if kind == "str" or kind == "timestamp" or kind == "binary":
-            return value
-        if kind == "null":
-            return None
-        if kind == "bool":
-            return value.lower() in ("true", "yes", "on", "y")
-        if kind == "int":
-            text = value.replace("_", "")
-            try:
-                if text.lower().startswith(("0x", "-0x", "+0x")):
-                    return int(text, 16)
-                if text.lower().startswith(("0o", "-0o", "+0o")):
-                    return int(text, 8)
-                return int(text)
-            except ValueError:
-                return value
-        if kind == "float":
-            text = value.replace("_", "").lower()
-            if text in (".inf", "+.inf"):
-                return float("inf")
-            if text == "-.inf":
-                return float("-inf")
-            if text == ".nan":
-                return float("nan")
-            try:
-                return float(text)
-            except ValueError:
-                return value
-        raise self.fail(node, f"unsupported YAML tag {tag!r}", loc)
+        try:
+            return scalar_value(tag[len(_TAG) :], node.value)
+        except Unusual:
+            raise self.fail(node, f"unsupported YAML tag {tag!r}", loc) from None
+
+
+class _LazyPositions(Mapping[tuple[str | int, ...], Pos]):
+    """The positions of a document the fast path read: the located loader re-reads the
+    text the first time a problem needs one (a valid spec never does)."""
+
+    def __init__(self, text: str, file: str, index: int) -> None:
+        self._source: tuple[str, str, int] | None = (text, file, index)
+        self._positions: dict[Loc, Pos] = {}
+
+    def _load(self) -> dict[Loc, Pos]:
+        if self._source is not None:
+            text, file, index = self._source
+            self._source = None
+            docs = _located_documents(text, file)
+            self._positions = dict(docs[index].positions) if index < len(docs) else {}
+        return self._positions
+
+    def __getitem__(self, loc: Loc) -> Pos:
+        return self._load()[loc]
+
+    def __iter__(self) -> Iterator[Loc]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 def decode(raw: bytes, file: str) -> str:
@@ -330,7 +334,20 @@ def decode(raw: bytes, file: str) -> str:
 
 
 def parse_documents(text: str, file: str) -> list[YamlDocument]:
-    """All documents of a YAML stream; raises SpecError with one located problem."""
+    """All documents of a YAML stream; raises SpecError with one located problem.
+
+    The fast path (reconciler.fastyaml) reads what parses cleanly, positions on demand;
+    anything unusual or wrong is read by the located loader, which words the error."""
+    try:
+        nodes = fastyaml.compose(text)
+        data = [fastyaml.Plain(MAX_NODES, MAX_DEPTH).build(node) for node in nodes]
+    except fastyaml.Unusual:
+        return _located_documents(text, file)
+    return [YamlDocument(file, d, _LazyPositions(text, file, i)) for i, d in enumerate(data)]
+
+
+def _located_documents(text: str, file: str) -> list[YamlDocument]:
+    """Every node with its position (ruamel.yaml): errors at their line and column."""
     from ruamel.yaml.error import YAMLError
 
     try:
