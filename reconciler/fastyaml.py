@@ -13,9 +13,11 @@ column. Positions are computed by that loader only when a problem asks for one.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _TAG = "tag:yaml.org,2002:"
@@ -161,6 +163,20 @@ def compose(text: str) -> list[Any]:
         return composer(text)
     except Exception as exc:  # any error: the located loader words it
         raise Unusual(str(exc)) from None
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a document is read: its nodes and data are
+    acyclic, tens of thousands of them, and each collection would re-walk them all (the
+    cost per item doubled from 1,000 to 4,000 items)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Plain:

@@ -339,8 +339,9 @@ def parse_documents(text: str, file: str) -> list[YamlDocument]:
     The fast path (reconciler.fastyaml) reads what parses cleanly, positions on demand;
     anything unusual or wrong is read by the located loader, which words the error."""
     try:
-        nodes = fastyaml.compose(text)
-        data = [fastyaml.Plain(MAX_NODES, MAX_DEPTH).build(node) for node in nodes]
+        with fastyaml.gc_paused():
+            nodes = fastyaml.compose(text)
+            data = [fastyaml.Plain(MAX_NODES, MAX_DEPTH).build(node) for node in nodes]
     except fastyaml.Unusual:
         return _located_documents(text, file)
     return [YamlDocument(file, d, _LazyPositions(text, file, i)) for i, d in enumerate(data)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-from reconciler.spec.strict import check_scalar, scalar_kind
+from reconciler.spec.strict import ScalarKind, check_scalar, scalar_kind
 
 Loc = tuple[str | int, ...]
 """Where a value sits in a document: keys and list indexes from the root."""
@@ -34,8 +34,18 @@ class SpecModel(BaseModel):
     @classmethod
     def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
         """No `yes` for a boolean, no `true` for a number (reconciler.spec.strict)."""
-        field = cls.model_fields.get(info.field_name or "")
-        return check_scalar(scalar_kind(field.annotation), value) if field else value  # type: ignore[arg-type]
+        kinds = _SCALAR_KINDS.get(cls)
+        if kinds is None:
+            kinds = _SCALAR_KINDS[cls] = {
+                name: scalar_kind(field.annotation)  # type: ignore[arg-type]
+                for name, field in cls.model_fields.items()
+            }
+        kind = kinds.get(info.field_name or "")
+        return value if kind is None else check_scalar(kind, value)
+
+
+_SCALAR_KINDS: dict[type[SpecModel], dict[str, ScalarKind | None]] = {}
+"""Each model's fields by scalar kind, worked out once: this runs for every field read."""
 
 
 class SecretRef(SpecModel):
