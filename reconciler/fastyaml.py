@@ -167,9 +167,9 @@ def compose(text: str) -> list[Any]:
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a document is read: its nodes and data are
-    acyclic, tens of thousands of them, and each collection would re-walk them all (the
-    cost per item doubled from 1,000 to 4,000 items)."""
+    """No cyclic garbage collection while a document is read (or first validated): its
+    nodes and data are acyclic, tens of thousands of them, and each collection would
+    re-walk them all (the cost per item doubled from 1,000 to 4,000 items)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -475,13 +475,16 @@ def validate_device_document(doc: YamlDocument) -> tuple[DeviceSpec | None, list
     """Schema validation, then capability checks against the model's hardware profile."""
     from pydantic import ValidationError
 
-    from reconciler.spec.capabilities import capability_problems
-    from reconciler.spec.device import DeviceSpec
+    # The first call imports and builds the spec models: tens of thousands of objects that
+    # live as long as the process, which collections would only re-walk.
+    with fastyaml.gc_paused():
+        from reconciler.spec.capabilities import capability_problems
+        from reconciler.spec.device import DeviceSpec
 
-    try:
-        spec = DeviceSpec.model_validate(doc.data)
-    except ValidationError as exc:
-        return None, _with_partial_checks(doc, exc)
+        try:
+            spec = DeviceSpec.model_validate(doc.data)
+        except ValidationError as exc:
+            return None, _with_partial_checks(doc, exc)
     problems = [doc.problem(loc, msg) for loc, msg in capability_problems(spec)]
     if spec.spec.files and not problems:
         from reconciler.spec.files import load_sources
