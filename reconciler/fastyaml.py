@@ -76,6 +76,15 @@ class Unusual(Exception):
     """Not for the fast path: the located loader reads this text (and reports any error)."""
 
 
+class TooDeep(Exception):
+    """Nested past libyaml's limit (1,000 levels) at a 0-based line and column: reported
+    as is, for the located loader's C composer would overflow the stack on it."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(f"too deep at {line}:{column}")
+        self.line, self.column = line, column
+
+
 def resolve_scalar(value: str, plain: bool) -> str:
     """The tag YAML 1.2 gives an untagged scalar: only a plain one is resolved."""
     if plain:
@@ -155,13 +164,17 @@ def _composer() -> Callable[[str], list[Any]] | None:
 
 
 def compose(text: str) -> list[Any]:
-    """Nodes of every document; `Unusual` for what the located loader must read."""
+    """Nodes of every document; `Unusual` for what the located loader must read, `TooDeep`
+    for what no loader may read."""
     composer = _composer()
     if composer is None or text.startswith("%") or "\n%" in text:
         raise Unusual("directive")  # a %YAML 1.1 document resolves differently
     try:
         return composer(text)
     except Exception as exc:  # any error: the located loader words it
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None and "maximum nesting depth" in str(getattr(exc, "problem", "")):
+            raise TooDeep(mark.line, mark.column) from None
         raise Unusual(str(exc)) from None
 
 

@@ -344,6 +344,9 @@ def parse_documents(text: str, file: str) -> list[YamlDocument]:
             data = [fastyaml.Plain(MAX_NODES, MAX_DEPTH).build(node) for node in nodes]
     except fastyaml.Unusual:
         return _located_documents(text, file)
+    except fastyaml.TooDeep as deep:
+        message = f"nesting deeper than {MAX_DEPTH} levels"
+        raise SpecError([Problem(file, deep.line + 1, deep.column + 1, "", message)]) from None
     return [YamlDocument(file, d, _LazyPositions(text, file, i)) for i, d in enumerate(data)]
 
 

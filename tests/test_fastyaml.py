@@ -228,3 +228,28 @@ def test_mutated_texts_read_the_same_or_go_to_the_located_loader() -> None:
             assert fast is None, f"{located}\n{text}"
         elif fast is not None:
             assert _same(fast, located), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: " + "[" * 100_000 + "]" * 100_000 + "\n", "".join(" " * i + "k:\n" for i in range(1200))],
+    ids=["flow", "block"],
+)
+def test_nesting_past_any_limit_is_one_clear_error(tmp_path: Path, text: str) -> None:
+    """Once a segmentation fault in the C composer; now one located line, exit 1."""
+    import subprocess
+
+    from testkit import reconcile_cmd, subprocess_env
+
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    run = subprocess.run(
+        [*reconcile_cmd(), "validate", str(path)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "nesting deeper than 64 levels" in run.stdout + run.stderr
+    assert f"{path}:" in run.stdout + run.stderr
