@@ -212,7 +212,7 @@ def _wall_and_cpu(cmd: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def cold_per_item(root: Path, secrets: Path, n: int = 1000, runs: int = 9) -> list[str]:
+def cold_per_item(root: Path, secrets: Path, n: int = 2000, runs: int = 9) -> list[str]:
     """Cold `reconcile plan` of N items minus that of 0 items, per item (steady state).
 
     The two plans run in interleaved pairs and the median of the pairs' differences is
