@@ -85,15 +85,6 @@ class TooDeep(Exception):
         self.line, self.column = line, column
 
 
-def resolve_scalar(value: str, plain: bool) -> str:
-    """The tag YAML 1.2 gives an untagged scalar: only a plain one is resolved."""
-    if plain:
-        for tag, regexp in _RESOLVERS.get(value[:1], ()):
-            if regexp.match(value):
-                return tag
-    return STR
-
-
 def scalar_value(kind: str, value: str) -> Any:
     """A core-schema scalar as Python data; `Unusual` for a tag outside it. Shared with
     the located loader, so both paths read a scalar alike."""
@@ -146,8 +137,12 @@ def _composer() -> Callable[[str], list[Any]] | None:
             return None
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-            if kind is ScalarNode:
-                return resolve_scalar(value, bool(implicit[0]))
+            if kind is ScalarNode:  # YAML 1.2: only a plain scalar is resolved
+                if implicit[0]:
+                    for tag, regexp in _RESOLVERS.get(value[:1], ()):
+                        if regexp.match(value):
+                            return tag
+                return STR
             return MAP if kind is MappingNode else SEQ
 
     def compose(text: str) -> list[Any]:
@@ -216,12 +211,15 @@ class Plain:
 
     @staticmethod
     def scalar(node: Any, flow: bool) -> Any:
-        if flow and not node.style and (":" in node.value or "?" in node.value):
+        value, tag = node.value, node.tag
+        if flow and not node.style and (":" in value or "?" in value):
             # libyaml 0.2.5 (PyYAML) takes `[12:30]`; ruamel's older libyaml refuses it
             raise Unusual("colon or question mark in a plain scalar in a flow collection")
-        if not node.tag.startswith(_TAG):
-            raise Unusual(node.tag)
-        return scalar_value(node.tag[18:], node.value)  # a merge key's tag: Unusual
+        if tag == STR:
+            return value
+        if not tag.startswith(_TAG):
+            raise Unusual(tag)
+        return scalar_value(tag[18:], value)  # a merge key's tag: Unusual
 
     def mapping(self, node: Any, depth: int, flow: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
