@@ -476,11 +476,11 @@ def iter_yaml_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 def validate_device_document(doc: YamlDocument) -> tuple[DeviceSpec | None, list[Problem]]:
     """Schema validation, then capability checks against the model's hardware profile."""
-    from pydantic import ValidationError
-
-    # The first call imports and builds the spec models: tens of thousands of objects that
-    # live as long as the process, which collections would only re-walk.
+    # The first call imports pydantic and builds the spec models: tens of thousands of
+    # objects that live as long as the process, which collections would only re-walk.
     with fastyaml.gc_paused():
+        from pydantic import ValidationError
+
         from reconciler.spec.capabilities import capability_problems
         from reconciler.spec.device import DeviceSpec
 
