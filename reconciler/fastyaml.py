@@ -8,7 +8,8 @@ composer with a YAML 1.2 resolver of our own (ruamel's rules: `yes` is a string,
 an octal), builds the same plain data, and gives up (`Unusual`) on anything the located
 loader would reject or treat specially (a syntax error, a duplicate key, a merge key, a
 tag, a directive, an alias bomb), so that loader reports it with its exact line and
-column. Positions are computed by that loader only when a problem asks for one.
+column. Positions are worked out from the nodes (libyaml's marks, as the located loader's)
+only when one is asked for.
 """
 
 from __future__ import annotations
@@ -221,15 +222,20 @@ class Plain:
             raise Unusual(tag)
         return scalar_value(tag[18:], value)  # a merge key's tag: Unusual
 
+    @staticmethod
+    def key(node: Any) -> Any:
+        """A mapping key as the data holds it: a float, boolean or null key as written."""
+        key = scalar_value(node.tag[18:], node.value) if node.tag != STR else node.value
+        return node.value if isinstance(key, float | bool) or key is None else key
+
     def mapping(self, node: Any, depth: int, flow: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         as_text: set[str] = set()
         for key_node, value_node in node.value:
             if key_node.id != "scalar":
                 raise Unusual("key")
-            key = self.scalar(key_node, flow)
-            if isinstance(key, float | bool) or key is None:
-                key = key_node.value
+            self.scalar(key_node, flow)  # the checks a value gets
+            key = self.key(key_node)
             text = str(key)
             if text in as_text:
                 raise Unusual("duplicate key")

@@ -1,8 +1,8 @@
 """YAML -> plain data with a position for every key and value, then -> spec models.
 
-A text that parses cleanly takes the fast path (reconciler.fastyaml: libyaml in C, no
-positions until a problem asks for one). Everything else, and every position, comes from
-the located loader here: we compose YAML nodes ourselves (ruamel.yaml's C parser when
+A text that parses cleanly takes the fast path (reconciler.fastyaml: libyaml in C; its
+positions are worked out from its nodes only when one is asked for). Everything else comes
+from the located loader here: we compose YAML nodes ourselves (ruamel.yaml's C parser when
 present) instead of using a round-trip loader, and owning the node walk lets us reject
 duplicate keys, alias bombs and unsupported tags with the exact line and column.
 """
@@ -201,6 +201,16 @@ def _compose(text: str) -> Any:
     return list(_yaml().compose_all(io.StringIO(text)))
 
 
+def _position(node: Any, key_mark: Any) -> Pos:
+    """Where a node is: its key (if any) and its value. A block mapping or list under a key
+    is located at its key: its own start is its first child on a later line, which is not
+    what a problem about it is about."""
+    km = key_mark or node.start_mark
+    block = node.id != "scalar" and node.start_mark.line != km.line
+    vm = km if block else node.start_mark
+    return Pos(km.line + 1, km.column + 1, vm.line + 1, vm.column + 1)
+
+
 class _Builder:
     """Turns composed nodes into plain Python data while recording positions."""
 
@@ -221,13 +231,8 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", loc)
-        km = key_mark or node.start_mark
         kind = node.id
-        # A block mapping or list under a key is located at its key: its own start is its
-        # first child on a later line, which is not what a problem about it is about.
-        block = kind != "scalar" and node.start_mark.line != km.line
-        vm = km if block else node.start_mark
-        self.positions[loc] = Pos(km.line + 1, km.column + 1, vm.line + 1, vm.column + 1)
+        self.positions[loc] = _position(node, key_mark)
         if kind == "scalar":
             return self.scalar(node, loc)
         if node.tag not in (_TAG + "seq", _TAG + "map"):
@@ -287,19 +292,17 @@ class _Builder:
 
 
 class _LazyPositions(Mapping[tuple[str | int, ...], Pos]):
-    """The positions of a document the fast path read: the located loader re-reads the
-    text the first time a problem needs one (a valid spec never does)."""
+    """The positions of a document the fast path read, worked out from its nodes the first
+    time one is asked for (a valid spec's plan never asks; the fleet's provenance does)."""
 
-    def __init__(self, text: str, file: str, index: int) -> None:
-        self._source: tuple[str, str, int] | None = (text, file, index)
+    def __init__(self, node: Any) -> None:
+        self._node: Any = node
         self._positions: dict[Loc, Pos] = {}
 
     def _load(self) -> dict[Loc, Pos]:
-        if self._source is not None:
-            text, file, index = self._source
-            self._source = None
-            docs = _located_documents(text, file)
-            self._positions = dict(docs[index].positions) if index < len(docs) else {}
+        if self._node is not None:
+            _node_positions(self._node, (), None, self._positions)
+            self._node = None  # the nodes are not needed any more
         return self._positions
 
     def __getitem__(self, loc: Loc) -> Pos:
@@ -310,6 +313,18 @@ class _LazyPositions(Mapping[tuple[str | int, ...], Pos]):
 
     def __len__(self) -> int:
         return len(self._load())
+
+
+def _node_positions(node: Any, loc: Loc, key_mark: Any, out: dict[Loc, Pos]) -> None:
+    """What _Builder records, for nodes the fast path has already checked and built."""
+    out[loc] = _position(node, key_mark)
+    if node.id == "sequence":
+        for i, child in enumerate(node.value):
+            _node_positions(child, (*loc, i), None, out)
+    elif node.id == "mapping":
+        for key_node, value_node in node.value:
+            key = fastyaml.Plain.key(key_node)
+            _node_positions(value_node, (*loc, key), key_node.start_mark, out)
 
 
 def decode(raw: bytes, file: str) -> str:
@@ -347,7 +362,7 @@ def parse_documents(text: str, file: str) -> list[YamlDocument]:
     except fastyaml.TooDeep as deep:
         message = f"nesting deeper than {MAX_DEPTH} levels"
         raise SpecError([Problem(file, deep.line + 1, deep.column + 1, "", message)]) from None
-    return [YamlDocument(file, d, _LazyPositions(text, file, i)) for i, d in enumerate(data)]
+    return [YamlDocument(file, d, _LazyPositions(n)) for n, d in zip(nodes, data, strict=True)]
 
 
 def _located_documents(text: str, file: str) -> list[YamlDocument]:

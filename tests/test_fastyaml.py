@@ -143,6 +143,19 @@ def test_every_repository_file_reads_the_same(path: Path) -> None:
         assert _same(fast, located)
 
 
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_positions_of_a_fast_read_document_are_the_located_loaders(path: Path) -> None:
+    """The fleet's provenance reads every position: worked out from the fast path's nodes,
+    they are the located loader's, key and value, line and column."""
+    try:
+        text = loader.decode(path.read_bytes(), str(path))
+        located = loader._located_documents(text, "t.yaml")
+    except loader.SpecError:
+        return
+    fast = loader.parse_documents(text, "t.yaml")
+    assert [dict(d.positions) for d in fast] == [d.positions for d in located]
+
+
 @pytest.mark.parametrize("value", SCALARS)
 def test_plain_scalars_resolve_as_yaml_1_2(value: str) -> None:
     for text in (
@@ -228,6 +241,8 @@ def test_mutated_texts_read_the_same_or_go_to_the_located_loader() -> None:
             assert fast is None, f"{located}\n{text}"
         elif fast is not None:
             assert _same(fast, located), text
+            positions = [dict(d.positions) for d in loader.parse_documents(text, "t.yaml")]
+            assert positions == [d.positions for d in loader._located_documents(text, "t.yaml")]
 
 
 @pytest.mark.parametrize(
