@@ -1,7 +1,9 @@
 """YAML -> plain data with a position for every key and value, then -> spec models.
 
-We compose YAML nodes ourselves (ruamel.yaml's C parser when present) instead of using a
-round-trip loader: it is several times faster, and owning the node walk lets us reject
+A text that parses cleanly takes the fast path (reconciler.fastyaml: libyaml in C; its
+positions are worked out from its nodes only when one is asked for). Everything else comes
+from the located loader here: we compose YAML nodes ourselves (ruamel.yaml's C parser when
+present) instead of using a round-trip loader, and owning the node walk lets us reject
 duplicate keys, alias bombs and unsupported tags with the exact line and column.
 """
 
@@ -14,6 +16,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from reconciler import fastyaml
+from reconciler.fastyaml import Unusual, scalar_value
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -80,7 +85,7 @@ class YamlDocument:
 
     file: str
     data: Any
-    positions: dict[Loc, Pos] = field(default_factory=dict)
+    positions: Mapping[Loc, Pos] = field(default_factory=dict)
 
     def position(self, loc: Loc, *, at_key: bool = False) -> tuple[int, int]:
         """Best position for `loc`: the node itself, else its nearest existing ancestor."""
@@ -196,6 +201,16 @@ def _compose(text: str) -> Any:
     return list(_yaml().compose_all(io.StringIO(text)))
 
 
+def _position(node: Any, key_mark: Any) -> Pos:
+    """Where a node is: its key (if any) and its value. A block mapping or list under a key
+    is located at its key: its own start is its first child on a later line, which is not
+    what a problem about it is about."""
+    km = key_mark or node.start_mark
+    block = node.id != "scalar" and node.start_mark.line != km.line
+    vm = km if block else node.start_mark
+    return Pos(km.line + 1, km.column + 1, vm.line + 1, vm.column + 1)
+
+
 class _Builder:
     """Turns composed nodes into plain Python data while recording positions."""
 
@@ -216,13 +231,8 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", loc)
-        km = key_mark or node.start_mark
         kind = node.id
-        # A block mapping or list under a key is located at its key: its own start is its
-        # first child on a later line, which is not what a problem about it is about.
-        block = kind != "scalar" and node.start_mark.line != km.line
-        vm = km if block else node.start_mark
-        self.positions[loc] = Pos(km.line + 1, km.column + 1, vm.line + 1, vm.column + 1)
+        self.positions[loc] = _position(node, key_mark)
         if kind == "scalar":
             return self.scalar(node, loc)
         if node.tag not in (_TAG + "seq", _TAG + "map"):
@@ -273,39 +283,48 @@ class _Builder:
 
     def scalar(self, node: Any, loc: Loc) -> Any:
         tag: str = node.tag or ""
-        value: str = node.value
         if not tag.startswith(_TAG):
             raise self.fail(node, f"unsupported YAML tag {tag!r}", loc)
-        kind = tag[len(_TAG) :]
-        if kind == "str" or kind == "timestamp" or kind == "binary":
-            return value
-        if kind == "null":
-            return None
-        if kind == "bool":
-            return value.lower() in ("true", "yes", "on", "y")
-        if kind == "int":
-            text = value.replace("_", "")
-            try:
-                if text.lower().startswith(("0x", "-0x", "+0x")):
-                    return int(text, 16)
-                if text.lower().startswith(("0o", "-0o", "+0o")):
-                    return int(text, 8)
-                return int(text)
-            except ValueError:
-                return value
-        if kind == "float":
-            text = value.replace("_", "").lower()
-            if text in (".inf", "+.inf"):
-                return float("inf")
-            if text == "-.inf":
-                return float("-inf")
-            if text == ".nan":
-                return float("nan")
-            try:
-                return float(text)
-            except ValueError:
-                return value
-        raise self.fail(node, f"unsupported YAML tag {tag!r}", loc)
+        try:
+            return scalar_value(tag[len(_TAG) :], node.value)
+        except Unusual:
+            raise self.fail(node, f"unsupported YAML tag {tag!r}", loc) from None
+
+
+class _LazyPositions(Mapping[tuple[str | int, ...], Pos]):
+    """The positions of a document the fast path read, worked out from its nodes the first
+    time one is asked for (a valid spec's plan never asks; the fleet's provenance does)."""
+
+    def __init__(self, node: Any) -> None:
+        self._node: Any = node
+        self._positions: dict[Loc, Pos] = {}
+
+    def _load(self) -> dict[Loc, Pos]:
+        if self._node is not None:
+            _node_positions(self._node, (), None, self._positions)
+            self._node = None  # the nodes are not needed any more
+        return self._positions
+
+    def __getitem__(self, loc: Loc) -> Pos:
+        return self._load()[loc]
+
+    def __iter__(self) -> Iterator[Loc]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def _node_positions(node: Any, loc: Loc, key_mark: Any, out: dict[Loc, Pos]) -> None:
+    """What _Builder records, for nodes the fast path has already checked and built."""
+    out[loc] = _position(node, key_mark)
+    if node.id == "sequence":
+        for i, child in enumerate(node.value):
+            _node_positions(child, (*loc, i), None, out)
+    elif node.id == "mapping":
+        for key_node, value_node in node.value:
+            key = fastyaml.Plain.key(key_node)
+            _node_positions(value_node, (*loc, key), key_node.start_mark, out)
 
 
 def decode(raw: bytes, file: str) -> str:
@@ -330,7 +349,24 @@ def decode(raw: bytes, file: str) -> str:
 
 
 def parse_documents(text: str, file: str) -> list[YamlDocument]:
-    """All documents of a YAML stream; raises SpecError with one located problem."""
+    """All documents of a YAML stream; raises SpecError with one located problem.
+
+    The fast path (reconciler.fastyaml) reads what parses cleanly, positions on demand;
+    anything unusual or wrong is read by the located loader, which words the error."""
+    try:
+        with fastyaml.gc_paused():
+            nodes = fastyaml.compose(text)
+            data = [fastyaml.Plain(MAX_NODES, MAX_DEPTH).build(node) for node in nodes]
+    except fastyaml.Unusual:
+        return _located_documents(text, file)
+    except fastyaml.TooDeep as deep:
+        message = f"nesting deeper than {MAX_DEPTH} levels"
+        raise SpecError([Problem(file, deep.line + 1, deep.column + 1, "", message)]) from None
+    return [YamlDocument(file, d, _LazyPositions(n)) for n, d in zip(nodes, data, strict=True)]
+
+
+def _located_documents(text: str, file: str) -> list[YamlDocument]:
+    """Every node with its position (ruamel.yaml): errors at their line and column."""
     from ruamel.yaml.error import YAMLError
 
     try:
@@ -455,15 +491,18 @@ def iter_yaml_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 def validate_device_document(doc: YamlDocument) -> tuple[DeviceSpec | None, list[Problem]]:
     """Schema validation, then capability checks against the model's hardware profile."""
-    from pydantic import ValidationError
+    # The first call imports pydantic and builds the spec models: tens of thousands of
+    # objects that live as long as the process, which collections would only re-walk.
+    with fastyaml.gc_paused():
+        from pydantic import ValidationError
 
-    from reconciler.spec.capabilities import capability_problems
-    from reconciler.spec.device import DeviceSpec
+        from reconciler.spec.capabilities import capability_problems
+        from reconciler.spec.device import DeviceSpec
 
-    try:
-        spec = DeviceSpec.model_validate(doc.data)
-    except ValidationError as exc:
-        return None, _with_partial_checks(doc, exc)
+        try:
+            spec = DeviceSpec.model_validate(doc.data)
+        except ValidationError as exc:
+            return None, _with_partial_checks(doc, exc)
     problems = [doc.problem(loc, msg) for loc, msg in capability_problems(spec)]
     if spec.spec.files and not problems:
         from reconciler.spec.files import load_sources

@@ -68,13 +68,17 @@ class Target:
 def desired_state(spec: DeviceSpec) -> dict[str, Any]:
     from reconciler.spec.device import NOT_DEVICE_STATE
 
-    data: dict[str, Any] = spec.spec.model_dump(
+    # Dumped through the root model: its serializer is built already, a nested model's
+    # is not (spec models are built on first use, reconciler.spec.base).
+    dumped = spec.model_dump(
         mode="json",
         by_alias=True,
         exclude_unset=True,
         exclude_none=True,
-        exclude=set(NOT_DEVICE_STATE),
+        include={"spec"},
+        exclude={"spec": set(NOT_DEVICE_STATE)},
     )
+    data: dict[str, Any] = dumped.get("spec", {})
     if spec.spec.files is not None:
         from reconciler.spec.files import desired_files
 

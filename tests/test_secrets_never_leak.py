@@ -53,3 +53,38 @@ def test_world_readable_secret_file_is_refused(cli, state_dir: Path, secrets_dir
     (secrets_dir / "plant-a-wifi").chmod(0o644)
     result = cli("plan", "-f", FULL, "--state-dir", state_dir, "--secrets-dir", secrets_dir)
     assert result.code == 1 and "chmod 600" in result.err
+
+
+def test_remembered_passwords_still_see_a_new_secret_or_a_hand_set_hash(
+    cli, state_dir: Path, secrets_dir: Path
+) -> None:
+    """Plans skip crypt for a (secret, device hash) pair already verified; a rotated secret
+    or a hash changed on the device is still a planned change, and no file of the state
+    dir ever holds a secret."""
+    import json
+
+    from reconciler.engine.credentials import hash_password
+
+    common = ("-f", FULL, "--state-dir", state_dir, "--secrets-dir", secrets_dir)
+    assert cli("apply", *common, "--yes").code == 0
+    assert cli("plan", *common).code == 0  # verifies and remembers the pairs
+    assert cli("plan", *common).code == 0  # from the memo
+    secret = secrets_dir / "operator-password"
+    original = secret.read_text()
+    secret.write_text("rotated-Operator-Secret-12\n")
+    rotated = cli("plan", *common)
+    assert rotated.code == 2 and ".password: (sensitive) -> (sensitive)" in rotated.out
+    secret.write_text(original)
+    assert cli("plan", *common).code == 0
+    device = state_dir / "sim" / "device.json"
+    data = json.loads(device.read_text())
+    users = data["state"]["access"]["users"]
+    changed = next(u for u in users if u["name"] == "operator")
+    changed["passwordHash"] = hash_password("Set-By-Hand-On-Device-13")
+    device.write_text(json.dumps(data))
+    by_hand = cli("plan", *common)
+    assert by_hand.code == 2 and "access.users[operator].password" in by_hand.out
+    for path in state_dir.rglob("*"):
+        if path.is_file():
+            assert_clean(path.read_bytes(), str(path))
+            assert b"rotated-Operator-Secret-12" not in path.read_bytes()

@@ -32,8 +32,12 @@ class Parser(argparse.ArgumentParser):
         super()._check_value(action, value)
 
 
-def _register(sub: argparse._SubParsersAction[Parser], command: Command) -> None:
+def _register(
+    sub: argparse._SubParsersAction[Parser], command: Command, arguments: bool = True
+) -> None:
     p = sub.add_parser(command.name, help=command.help, description=command.description)
+    if not arguments:
+        return  # listed in the help only: this run is another command's
     if command.arguments is not None:
         command.arguments(p)
     if command.run is not None:
@@ -46,8 +50,9 @@ def _register(sub: argparse._SubParsersAction[Parser], command: Command) -> None
             _register(nested, child)
 
 
-def build_parser() -> Parser:
-    """The whole command line, from `reconciler.cli.commands.COMMANDS`."""
+def build_parser(only: str | None = None) -> Parser:
+    """The whole command line, from `reconciler.cli.commands.COMMANDS`; with `only`, the
+    other commands' arguments are left out (a run parses one command: faster start)."""
     parser = Parser(
         prog="reconcile",
         description="GitOps reconciler for industrial edge devices: validate, plan, apply.",
@@ -55,8 +60,15 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"reconcile {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
-        _register(sub, command)
+        _register(sub, command, only is None or command.name == only)
     return parser
+
+
+def _command_named(argv: list[str]) -> str | None:
+    """The command this run names first, when it is one (else the whole parser reports)."""
+    if argv and argv[0] in {c.name for c in COMMANDS}:
+        return argv[0]
+    return None
 
 
 def _err(message: str) -> None:
@@ -64,7 +76,8 @@ def _err(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(only=_command_named(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

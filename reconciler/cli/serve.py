@@ -11,11 +11,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from reconciler.api.limits import ServerLimits
 from reconciler.cli import options
 
 if TYPE_CHECKING:
     from reconciler.api.context import ApiContext
+    from reconciler.api.limits import ServerLimits
 
 DEFAULT_LISTEN = "127.0.0.1:9100"
 
@@ -61,6 +61,8 @@ def _count(low: int, high: int) -> Callable[[str], int]:
 
 
 def _limits(args: argparse.Namespace) -> ServerLimits:
+    from reconciler.api.limits import ServerLimits
+
     return ServerLimits(
         max_header_bytes=args.max_header_bytes,
         max_body_bytes=args.max_body_bytes,
@@ -199,6 +201,8 @@ def arguments_serve(p: argparse.ArgumentParser) -> None:
 
 def _add_limit_arguments(p: argparse.ArgumentParser) -> None:
     """What one client may make the server hold (see reconciler.api.limits)."""
+    from reconciler.api.limits import ServerLimits
+
     d = ServerLimits()
     g = p.add_argument_group("limits on clients")
     g.add_argument(

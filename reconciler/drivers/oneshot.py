@@ -16,7 +16,6 @@ from typing import Any
 from reconciler.drivers.updatelock import update_lock
 from reconciler.engine.change import Change
 from reconciler.errors import DeviceDeferred, DeviceError, DeviceFailed
-from reconciler.syncstatus import iso
 
 LOCKED = frozenset({"reboot", "shutdown", "restartService"})
 """Actions an update lock held by an application defers."""
@@ -65,6 +64,8 @@ def _run_one(
     perform: Perform,
     failed: list[str],
 ) -> None:
+    from reconciler.syncstatus import iso  # its models cost a plan's start; a run only
+
     entry: dict[str, Any] = {
         "name": op["name"],
         "action": op["action"],

@@ -7,8 +7,6 @@ one that reads /etc/shadow, so every hash `passwordHash` accepts can be verified
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import functools
 import hashlib
 import hmac
@@ -56,6 +54,10 @@ def verify_password(value: str, hashed: Any) -> bool:
 
 @functools.cache
 def _libcrypt() -> Any:
+    """libcrypt through ctypes (imported here: a plan with sha512 hashes never needs it)."""
+    import ctypes
+    import ctypes.util
+
     name = ctypes.util.find_library("crypt")
     if name is None:
         return None

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-from reconciler.spec.strict import check_scalar, scalar_kind
+from reconciler.spec.strict import ScalarKind, check_scalar, scalar_kind
 
 Loc = tuple[str | int, ...]
 """Where a value sits in a document: keys and list indexes from the root."""
@@ -25,14 +25,27 @@ class SpecModel(BaseModel):
         validate_by_name=False,
         serialize_by_alias=True,
         strict=False,
+        # Built on first use: validating a DeviceSpec builds one validator for the whole
+        # tree instead of one per model class at import (a plan's start, issue 19).
+        defer_build=True,
     )
 
     @field_validator("*", mode="before")
     @classmethod
     def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
         """No `yes` for a boolean, no `true` for a number (reconciler.spec.strict)."""
-        field = cls.model_fields.get(info.field_name or "")
-        return check_scalar(scalar_kind(field.annotation), value) if field else value  # type: ignore[arg-type]
+        kinds = _SCALAR_KINDS.get(cls)
+        if kinds is None:
+            kinds = _SCALAR_KINDS[cls] = {
+                name: scalar_kind(field.annotation)  # type: ignore[arg-type]
+                for name, field in cls.model_fields.items()
+            }
+        kind = kinds.get(info.field_name or "")
+        return value if kind is None else check_scalar(kind, value)
+
+
+_SCALAR_KINDS: dict[type[SpecModel], dict[str, ScalarKind | None]] = {}
+"""Each model's fields by scalar kind, worked out once: this runs for every field read."""
 
 
 class SecretRef(SpecModel):
@@ -96,8 +109,33 @@ def _host_or_ip(value: str) -> str:
         return _hostname(value)
 
 
+_CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+_CRON_PART = re.compile(r"^(?:(\*)|(\d{1,2})(?:-(\d{1,2}))?)(?:/(\d{1,2}))?$")
+
+
+def _plain_cron(value: str) -> bool:
+    """Numbers, ranges, steps and lists inside each field's bounds: croniter accepts every
+    such expression (tests/spec/test_cron.py), so it is imported only for anything else."""
+    fields = value.split()
+    if len(fields) != 5:
+        return False
+    for text, (lo, hi) in zip(fields, _CRON_BOUNDS, strict=True):
+        for part in text.split(","):
+            m = _CRON_PART.match(part)
+            if m is None:
+                return False
+            star, start, end, step = m.groups()
+            if star is None and not lo <= int(start) <= int(end or start) <= hi:
+                return False
+            if step is not None and (not 1 <= int(step) <= hi or (star is None and end is None)):
+                return False
+    return True
+
+
 def _cron(value: str) -> str:
-    """Five-field cron expression, checked by croniter (imported only when one is present)."""
+    """Five-field cron expression; croniter (slow to import) checks all but the plain ones."""
+    if _plain_cron(value):
+        return value
     from croniter import croniter
 
     if len(value.split()) != 5 or not croniter.is_valid(value):
