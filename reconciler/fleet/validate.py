@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.fleet.documents import FLEET_FILE, FleetRepo, device_files, load_repo
+from reconciler.fleet.quickcheck import QuickChecker
 from reconciler.fleet.render import Renderer
 from reconciler.fleet.source import DirSource, FleetSource
 from reconciler.loader import Problem, SpecError
@@ -61,9 +62,15 @@ class Report:
         return not self.errors
 
 
-def check_device(renderer: Renderer, rel: str) -> DeviceResult:
-    """Render and validate one device, keeping only what the report needs."""
-    rendered = renderer.render(rel)
+def check_device(renderer: Renderer, rel: str, quick: QuickChecker | None = None) -> DeviceResult:
+    """Render and validate one device, keeping only what the report needs.
+
+    With `quick`, a device whose inherited areas are known valid is validated in its own
+    areas only; any doubt and it is validated in full, as without.
+    """
+    rendered = renderer.render(rel, validate=False)
+    if rendered.merged is not None and (quick is None or not quick.valid(rendered)):
+        renderer.validate(rendered)
     name_pos = (1, 1)
     if rendered.merged is not None:
         chain = rendered.merged.provenance.get(("metadata", "name"))
@@ -80,18 +87,20 @@ def check_device(renderer: Renderer, rel: str) -> DeviceResult:
     )
 
 
-_WORKER: Renderer | None = None
+_WORKER: QuickChecker | None = None
+"""A worker's checker: set before the pool forks (or by `_init_worker` where it spawns)."""
 
 
 def _init_worker(root: str) -> None:
-    """Each worker loads the repo once and keeps its own cache of bases."""
+    """A forked worker has its checker already; a spawned one loads the repo itself."""
     global _WORKER
-    _WORKER = Renderer(load_repo(DirSource(root)))
+    if _WORKER is None:
+        _WORKER = QuickChecker(Renderer(load_repo(DirSource(root))))
 
 
 def _check_chunk(rels: list[str]) -> list[DeviceResult]:
     assert _WORKER is not None, "worker not initialised"
-    return [check_device(_WORKER, rel) for rel in rels]
+    return [check_device(_WORKER.renderer, rel, _WORKER) for rel in rels]
 
 
 Progress = Callable[[int, int], None]
@@ -102,36 +111,51 @@ def _no_progress(done: int, total: int) -> None:
     """The default: nobody is watching."""
 
 
+CHUNK_MAX = 250
+"""Devices per task: small enough for a smooth progress bar and little in flight."""
+
+
 def _check_all(
     repo: FleetRepo, rels: list[str], jobs: int, progress: Progress = _no_progress
 ) -> list[DeviceResult]:
-    """Every device, in a pool of `jobs` processes when the fleet is large."""
+    """Every device, in a pool of `jobs` processes when the fleet is large.
+
+    The first device is checked here, so the models it needs are imported and built before
+    the pool forks: workers start with them, and with this repo and checker, for free.
+    """
+    global _WORKER
     source = repo.source
+    quick = QuickChecker(Renderer(repo))
+    results: list[DeviceResult] = []
+    for rel in rels[:1]:
+        results.append(check_device(quick.renderer, rel, quick))
+        progress(len(results), len(rels))
     if jobs <= 1 or len(rels) < PARALLEL_MIN_DEVICES or not isinstance(source, DirSource):
-        renderer = Renderer(repo)
-        results: list[DeviceResult] = []
-        for rel in rels:
-            results.append(check_device(renderer, rel))
+        for rel in rels[1:]:
+            results.append(check_device(quick.renderer, rel, quick))
             progress(len(results), len(rels))
         return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    context = multiprocessing.get_context(method)
-    size = max(50, len(rels) // (jobs * 8))
-    chunks = [rels[i : i + size] for i in range(0, len(rels), size)]
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(str(source.root),),
-    ) as pool:
-        results = []
-        for chunk in pool.map(_check_chunk, chunks):
-            results.extend(chunk)
-            progress(len(results), len(rels))
-        return results
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forks else None)
+    size = min(CHUNK_MAX, max(50, len(rels) // (jobs * 8)))
+    chunks = [rels[i : i + size] for i in range(1, len(rels), size)]
+    _WORKER = quick
+    try:
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(str(source.root),),
+        ) as pool:
+            for chunk in pool.map(_check_chunk, chunks):
+                results.extend(chunk)
+                progress(len(results), len(rels))
+    finally:
+        _WORKER = None
+    return results
 
 
 def default_jobs() -> int:
