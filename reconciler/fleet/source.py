@@ -142,11 +142,17 @@ class DirSource(FleetSource):
             fd = os.open(path, flags)
         except OSError:
             return None
-        with open(fd, "rb", closefd=True) as fh:
+        try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
                 return None
-            data = fh.read(MAX_FILE_BYTES + 1)
+            data = os.read(fd, st.st_size + 1)  # its size, not the limit: no 1 MiB buffer
+            while len(data) <= MAX_FILE_BYTES and (more := os.read(fd, 1 << 16)):
+                data += more
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
         return data if len(data) <= MAX_FILE_BYTES else None
 
     def _dir_inside(self, directory: str) -> bool:
