@@ -8,6 +8,7 @@ pool of worker processes (one per CPU), each with its own cache of merged group 
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,16 +24,17 @@ PARALLEL_MIN_DEVICES = 400
 """Below this many devices a worker pool costs more than it saves."""
 
 
-@dataclass
+@dataclass(slots=True)
 class DeviceResult:
-    """What the report needs from one device (small: it crosses process boundaries)."""
+    """What the report needs from one device: small, as it crosses process boundaries and
+    a report of 100,000 devices holds one each (slots and tuples: about 400 bytes)."""
 
     rel: str
     file: str
     name: str | None
     name_pos: tuple[int, int]
-    groups: list[str]
-    problems: list[Problem]
+    groups: tuple[str, ...]
+    problems: tuple[Problem, ...]
     rendered: bool
 
 
@@ -81,8 +83,8 @@ def check_device(renderer: Renderer, rel: str, quick: QuickChecker | None = None
         file=rendered.file,
         name=rendered.name,
         name_pos=name_pos,
-        groups=[g.name for g in rendered.groups],
-        problems=rendered.problems,
+        groups=tuple(g.name for g in rendered.groups),
+        problems=tuple(rendered.problems),
         rendered=rendered.merged is not None,
     )
 
@@ -143,6 +145,7 @@ def _check_all(
     size = min(CHUNK_MAX, max(50, len(rels) // (jobs * 8)))
     chunks = [rels[i : i + size] for i in range(1, len(rels), size)]
     _WORKER = quick
+    gc.freeze()  # the workers' collections then leave the parent's objects (and pages) alone
     try:
         with ProcessPoolExecutor(
             max_workers=jobs,
@@ -155,6 +158,7 @@ def _check_all(
                 progress(len(results), len(rels))
     finally:
         _WORKER = None
+        gc.unfreeze()
     return results
 
 
