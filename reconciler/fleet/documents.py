@@ -176,9 +176,10 @@ def check_device_name(name: str) -> None:
         )
 
 
-def read_yaml(source: FleetSource, rel: str) -> YamlDocument:
-    """One mapping document from the source; SpecError with a located problem otherwise."""
-    file = source.display(rel)
+def read_yaml(source: FleetSource, rel: str, file: str | None = None) -> YamlDocument:
+    """One mapping document from the source; SpecError with a located problem otherwise.
+    `file` is `source.display(rel)` when the caller has it already."""
+    file = source.display(rel) if file is None else file
     return parse_mapping(decode(source.read(rel), file), file)
 
 

@@ -191,7 +191,7 @@ class Renderer:
         source = self.repo.source
         out = RenderedDevice(rel, source.display(rel))
         try:
-            doc = read_yaml(source, rel)
+            doc = read_yaml(source, rel, out.file)
         except SpecError as exc:
             out.problems = list(exc.problems)
             return out
