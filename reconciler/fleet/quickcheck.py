@@ -44,7 +44,7 @@ class QuickChecker:
         if merged is None or device.problems:
             return False
         spec = merged.data.get("spec", {})
-        base = self.renderer.base(device.groups).data.get("spec")
+        base = self.renderer.base(device.groups).data.get("spec") or {}
         if not isinstance(spec, dict) or not isinstance(base, dict):
             return False
         own = {

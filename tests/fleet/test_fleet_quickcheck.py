@@ -92,7 +92,12 @@ def test_quick_verdict_never_passes_what_full_validation_fails(tmp_path: Path) -
             "uno-2": device_yaml("uno-2", "{site: plant}"),
         },
     )
-    for root, expect_valid in ((REFERENCE_FLEET, True), (broken, False)):
+    bare = write_fleet(
+        tmp_path / "bare",
+        fleet="apiVersion: reconciler/v1\nkind: Fleet\n",
+        devices={"solo": device_yaml("solo", "{site: x}", "watchdog: {enabled: true}\n")},
+    )
+    for root, expect_valid in ((REFERENCE_FLEET, True), (broken, False), (bare, True)):
         verdicts = _verdicts(root)
         assert verdicts and all(quick == full for _, quick, full in verdicts), verdicts
         assert all(full for _, _, full in verdicts) is expect_valid
