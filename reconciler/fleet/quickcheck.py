@@ -21,13 +21,13 @@ from pydantic import ValidationError
 from reconciler.fleet.render import RenderedDevice, Renderer
 
 if TYPE_CHECKING:
-    from reconciler.spec.device import DeviceSpec
+    from reconciler.spec.device import DeviceSpec, Metadata
 
 ALWAYS_OWN = frozenset({"files"})
 """Areas checked per device even when inherited: `files` sources are read relative to the
 device file."""
 
-Verdicts = dict[tuple[tuple[str, ...], str, str], bool]
+Verdicts = dict[tuple[tuple[str, ...], Any, str], bool]
 
 
 class QuickChecker:
@@ -40,8 +40,8 @@ class QuickChecker:
 
     def valid(self, device: RenderedDevice) -> bool:
         """True only if the full validation of this layered device would find nothing."""
-        merged = device.merged
-        if merged is None or device.problems:
+        merged, metadata = device.merged, device.metadata
+        if merged is None or metadata is None or device.problems:
             return False
         spec = merged.data.get("spec", {})
         base = self.renderer.base(device.groups).data.get("spec") or {}
@@ -52,27 +52,26 @@ class QuickChecker:
             for area, value in spec.items()
             if area in ALWAYS_OWN or area not in base or base[area] is not value
         }
-        head = {key: value for key, value in merged.data.items() if key != "spec"}
-        if not self._own_valid(device, {**head, "spec": own}):
+        if not self._own_valid(device, metadata, own):
             return False
-        model = head["metadata"]["model"]
         groups = tuple(g.name for g in device.groups)
         for area, value in spec.items():
             if area in own:
                 continue
-            key = (groups, str(area), str(model))
+            key = (groups, area, metadata.model)
             verdict = self._verdicts.get(key)
             if verdict is None:
-                verdict = self._verdicts[key] = _area_valid(head, area, value)
+                verdict = self._verdicts[key] = _area_valid(metadata, area, value)
             if not verdict:
                 return False
         return True
 
-    def _own_valid(self, device: RenderedDevice, document: dict[str, Any]) -> bool:
-        """The device's metadata and its own areas: models, capabilities, file sources."""
+    def _own_valid(self, device: RenderedDevice, metadata: Metadata, own: dict[str, Any]) -> bool:
+        """The device's own areas: models, capabilities, file sources (its metadata passed
+        DeviceHead, the same model DeviceSpec checks it with)."""
         from reconciler.spec.capabilities import capability_problems
 
-        spec = _model(document)
+        spec = _document(metadata, own)
         if spec is None or capability_problems(spec):
             return False
         if spec.spec.files:
@@ -81,20 +80,25 @@ class QuickChecker:
         return True
 
 
-def _model(document: dict[str, Any]) -> DeviceSpec | None:
-    from reconciler.spec.device import DeviceSpec
+def _document(metadata: Metadata, spec: dict[str, Any]) -> DeviceSpec | None:
+    """The DeviceSpec of valid `metadata` and `spec` (None if `spec` is invalid); what
+    `DeviceSpec.model_validate` of the whole would give, without checking metadata again."""
+    from reconciler.spec.device import DeviceSpec, Spec
 
     try:
-        return DeviceSpec.model_validate(document)
+        model = Spec.model_validate(spec)
     except ValidationError:
         return None
+    return DeviceSpec.model_construct(
+        api_version="reconciler/v1", kind="Device", metadata=metadata, spec=model
+    )
 
 
-def _area_valid(head: dict[str, Any], area: Any, value: Any) -> bool:
-    """One inherited area under a device's (already valid) metadata: models, capabilities."""
+def _area_valid(metadata: Metadata, area: Any, value: Any) -> bool:
+    """One inherited area under a device's (valid) metadata: models, capabilities."""
     from reconciler.spec.capabilities import capability_problems
 
-    spec = _model({**head, "spec": {area: value}})
+    spec = _document(metadata, {area: value})
     if spec is None:
         return False
     return not any(loc[:2] == ("spec", area) for loc, _ in capability_problems(spec))

@@ -34,7 +34,7 @@ from reconciler.loader import (
 from reconciler.spec.base import Loc
 
 if TYPE_CHECKING:
-    from reconciler.spec.device import DeviceSpec
+    from reconciler.spec.device import DeviceSpec, Metadata
 
 DEVICE_LAYER = "device"
 _TOP_ORDER = ("apiVersion", "kind", "metadata", "spec")
@@ -68,6 +68,8 @@ class RenderedDevice:
     file: str
     name: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    metadata: Metadata | None = None
+    """The device file's metadata, validated (None when its head is not)."""
     groups: list[Group] = field(default_factory=list)
     merged: Merged | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -203,8 +205,7 @@ class Renderer:
             if isinstance(meta, dict) and isinstance(meta.get("name"), str):
                 out.name = meta["name"]
             return out
-        out.name = head.metadata.name
-        out.labels = head.metadata.labels
+        out.name, out.labels, out.metadata = head.metadata.name, head.metadata.labels, head.metadata
         out.groups = self.matching(out.labels)
         out.problems = policy_problems(self.repo, doc, rel, head, out.groups)
         layer = Layer(DEVICE_LAYER, doc.file, doc.data, doc.positions)
