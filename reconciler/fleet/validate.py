@@ -2,8 +2,10 @@
 
 Repo-wide checks come on top of the per-device ones (see render.py): duplicate device
 names, groups whose selector matches no device (a warning). A problem written in a group or
-in fleet.yaml is reported once, with the devices it affects. Large fleets are checked by a
-pool of worker processes (one per CPU), each with its own cache of merged group bases.
+in fleet.yaml is reported once, with the devices it affects. Devices that share groups share
+the work: fleet.yaml plus each set of groups is merged once, and what a device inherits
+unchanged is validated once per set of groups and model (quickcheck.py). Large fleets are
+checked by a pool of worker processes (one per CPU), forked with the models built.
 """
 
 from __future__ import annotations
@@ -126,16 +128,14 @@ def _check_all(
     the pool forks: workers start with them, and with this repo and checker, for free.
     """
     global _WORKER
-    source = repo.source
+    root = repo.source.root if isinstance(repo.source, DirSource) else None
     quick = QuickChecker(Renderer(repo))
+    serial = jobs <= 1 or len(rels) < PARALLEL_MIN_DEVICES or root is None
     results: list[DeviceResult] = []
-    for rel in rels[:1]:
+    for rel in rels if serial else rels[:1]:
         results.append(check_device(quick.renderer, rel, quick))
         progress(len(results), len(rels))
-    if jobs <= 1 or len(rels) < PARALLEL_MIN_DEVICES or not isinstance(source, DirSource):
-        for rel in rels[1:]:
-            results.append(check_device(quick.renderer, rel, quick))
-            progress(len(results), len(rels))
+    if serial:
         return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -151,7 +151,7 @@ def _check_all(
             max_workers=jobs,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(str(source.root),),
+            initargs=(str(root),),
         ) as pool:
             for chunk in pool.map(_check_chunk, chunks):
                 results.extend(chunk)
