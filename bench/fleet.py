@@ -236,7 +236,7 @@ def measure(devices: int, jobs: int | None, baseline: Path | None, repeat: int) 
         generate(root, devices)
         trees: list[tuple[str, Path | None]] = [("this tree", None)]
         if baseline is not None:
-            trees.append((f"baseline {baseline}", baseline))
+            trees.append((f"baseline {baseline.name}", baseline))
         best: dict[str, Run] = {}
         for _ in range(repeat):
             for label, tree in trees:
