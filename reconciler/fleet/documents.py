@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
+from reconciler.fleet.fastyaml import parse_mapping
 from reconciler.fleet.merge import Layer
 from reconciler.fleet.source import FleetSource
 from reconciler.loader import (
@@ -32,7 +33,6 @@ from reconciler.loader import (
     SpecError,
     YamlDocument,
     decode,
-    parse_document,
     validation_problems,
 )
 from reconciler.spec.base import Loc, SpecModel
@@ -176,10 +176,11 @@ def check_device_name(name: str) -> None:
         )
 
 
-def read_yaml(source: FleetSource, rel: str) -> YamlDocument:
-    """One mapping document from the source; SpecError with a located problem otherwise."""
-    file = source.display(rel)
-    return parse_document(decode(source.read(rel), file), file)
+def read_yaml(source: FleetSource, rel: str, file: str | None = None) -> YamlDocument:
+    """One mapping document from the source; SpecError with a located problem otherwise.
+    `file` is `source.display(rel)` when the caller has it already."""
+    file = source.display(rel) if file is None else file
+    return parse_mapping(decode(source.read(rel), file), file)
 
 
 def stem(rel: str) -> str:

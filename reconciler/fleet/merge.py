@@ -117,14 +117,15 @@ class _Merger:
         self.problems: list[Problem] = list(base.problems)
 
     def origin(self, src: Loc) -> Origin:
-        positions = self.layer.positions
-        for end in range(len(src), -1, -1):
+        """Where `src` (or its nearest written ancestor) is in this layer's file."""
+        positions, layer = self.layer.positions, self.layer
+        pos, end = positions.get(src), len(src)  # nearly always there: no slicing
+        while pos is None and end > 0:
+            end -= 1
             pos = positions.get(src[:end])
-            if pos is not None:
-                return Origin(
-                    self.layer.file, pos.line, pos.col, self.layer.name, pos.key_line, pos.key_col
-                )
-        return Origin(self.layer.file, 1, 1, self.layer.name, 1, 1)
+        if pos is None:
+            return Origin(layer.file, 1, 1, layer.name, 1, 1)
+        return Origin(layer.file, pos.line, pos.col, layer.name, pos.key_line, pos.key_col)
 
     # -- dispatch ------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from reconciler.loader import (
 from reconciler.spec.base import Loc
 
 if TYPE_CHECKING:
-    from reconciler.spec.device import DeviceSpec
+    from reconciler.spec.device import DeviceSpec, Metadata
 
 DEVICE_LAYER = "device"
 _TOP_ORDER = ("apiVersion", "kind", "metadata", "spec")
@@ -68,6 +68,8 @@ class RenderedDevice:
     file: str
     name: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    metadata: Metadata | None = None
+    """The device file's metadata, validated (None when its head is not)."""
     groups: list[Group] = field(default_factory=list)
     merged: Merged | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -162,6 +164,8 @@ class Renderer:
         self.repo = repo
         self._bases: dict[tuple[str, ...], Merged] = {}
         self._empty = Merged()
+        self._selector_keys = sorted({k for g in repo.groups for k in g.selector})
+        self._matching: dict[tuple[str | None, ...], list[Group]] = {}
 
     def base(self, groups: list[Group]) -> Merged:
         """Fleet defaults and `groups`, merged once per distinct set of groups."""
@@ -175,12 +179,21 @@ class Renderer:
             self._bases[key] = cached
         return cached
 
+    def matching(self, labels: dict[str, str]) -> list[Group]:
+        """The repo's groups selecting `labels`, looked up once per combination of the
+        labels that any selector names (devices differ in the rest)."""
+        key = tuple(labels.get(k) for k in self._selector_keys)
+        groups = self._matching.get(key)
+        if groups is None:
+            groups = self._matching[key] = self.repo.matching(labels)
+        return groups
+
     def render(self, rel: str, *, validate: bool = True) -> RenderedDevice:
         """Parse, check the head, layer and (optionally) validate one device file."""
         source = self.repo.source
         out = RenderedDevice(rel, source.display(rel))
         try:
-            doc = read_yaml(source, rel)
+            doc = read_yaml(source, rel, out.file)
         except SpecError as exc:
             out.problems = list(exc.problems)
             return out
@@ -192,26 +205,29 @@ class Renderer:
             if isinstance(meta, dict) and isinstance(meta.get("name"), str):
                 out.name = meta["name"]
             return out
-        out.name = head.metadata.name
-        out.labels = head.metadata.labels
-        out.groups = self.repo.matching(out.labels)
-        problems = policy_problems(self.repo, doc, rel, head, out.groups)
+        out.name, out.labels, out.metadata = head.metadata.name, head.metadata.labels, head.metadata
+        out.groups = self.matching(out.labels)
+        out.problems = policy_problems(self.repo, doc, rel, head, out.groups)
         layer = Layer(DEVICE_LAYER, doc.file, doc.data, doc.positions)
         fleet = [self.repo.fleet_layer] if self.repo.fleet_layer is not None else []
         out.layers = [*fleet, *(g.layer for g in out.groups), layer]
         merged = apply_layer(self.base(out.groups), layer)
         merged.data = _ordered(merged.data)
         out.merged = merged
-        problems.extend(merged.problems)
+        out.problems.extend(merged.problems)
         if validate:
-            spec, found = validate_rendered(merged, doc.file)
-            if spec is not None and spec.spec.files:
-                found = self.file_sources(spec, merged, rel, doc.file)
-            problems.extend(found)
-            if not any(p.severity == "error" for p in problems):
-                out.spec = spec
-        out.problems = problems
+            self.validate(out)
         return out
+
+    def validate(self, out: RenderedDevice) -> None:
+        """The models and capability checks on a layered device (`render(validate=False)`)."""
+        assert out.merged is not None, "validate a layered device"
+        spec, found = validate_rendered(out.merged, out.file)
+        if spec is not None and spec.spec.files:
+            found = self.file_sources(spec, out.merged, out.rel, out.file)
+        out.problems.extend(found)
+        if not any(p.severity == "error" for p in out.problems):
+            out.spec = spec
 
     def file_sources(self, spec: DeviceSpec, merged: Merged, rel: str, file: str) -> list[Problem]:
         """Read each file `source` from the repo, relative to the device file."""

@@ -2,18 +2,22 @@
 
 Repo-wide checks come on top of the per-device ones (see render.py): duplicate device
 names, groups whose selector matches no device (a warning). A problem written in a group or
-in fleet.yaml is reported once, with the devices it affects. Large fleets are checked by a
-pool of worker processes (one per CPU), each with its own cache of merged group bases.
+in fleet.yaml is reported once, with the devices it affects. Devices that share groups share
+the work: fleet.yaml plus each set of groups is merged once, and what a device inherits
+unchanged is validated once per set of groups and model (quickcheck.py). Large fleets are
+checked by a pool of worker processes (one per CPU), forked with the models built.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.fleet.documents import FLEET_FILE, FleetRepo, device_files, load_repo
+from reconciler.fleet.quickcheck import QuickChecker
 from reconciler.fleet.render import Renderer
 from reconciler.fleet.source import DirSource, FleetSource
 from reconciler.loader import Problem, SpecError
@@ -22,16 +26,17 @@ PARALLEL_MIN_DEVICES = 400
 """Below this many devices a worker pool costs more than it saves."""
 
 
-@dataclass
+@dataclass(slots=True)
 class DeviceResult:
-    """What the report needs from one device (small: it crosses process boundaries)."""
+    """What the report needs from one device: small, as it crosses process boundaries and
+    a report of 100,000 devices holds one each (slots and tuples: about 400 bytes)."""
 
     rel: str
     file: str
     name: str | None
     name_pos: tuple[int, int]
-    groups: list[str]
-    problems: list[Problem]
+    groups: tuple[str, ...]
+    problems: tuple[Problem, ...]
     rendered: bool
 
 
@@ -61,9 +66,15 @@ class Report:
         return not self.errors
 
 
-def check_device(renderer: Renderer, rel: str) -> DeviceResult:
-    """Render and validate one device, keeping only what the report needs."""
-    rendered = renderer.render(rel)
+def check_device(renderer: Renderer, rel: str, quick: QuickChecker | None = None) -> DeviceResult:
+    """Render and validate one device, keeping only what the report needs.
+
+    With `quick`, a device whose inherited areas are known valid is validated in its own
+    areas only; any doubt and it is validated in full, as without.
+    """
+    rendered = renderer.render(rel, validate=False)
+    if rendered.merged is not None and (quick is None or not quick.valid(rendered)):
+        renderer.validate(rendered)
     name_pos = (1, 1)
     if rendered.merged is not None:
         chain = rendered.merged.provenance.get(("metadata", "name"))
@@ -74,24 +85,26 @@ def check_device(renderer: Renderer, rel: str) -> DeviceResult:
         file=rendered.file,
         name=rendered.name,
         name_pos=name_pos,
-        groups=[g.name for g in rendered.groups],
-        problems=rendered.problems,
+        groups=tuple(g.name for g in rendered.groups),
+        problems=tuple(rendered.problems),
         rendered=rendered.merged is not None,
     )
 
 
-_WORKER: Renderer | None = None
+_WORKER: QuickChecker | None = None
+"""A worker's checker: set before the pool forks (or by `_init_worker` where it spawns)."""
 
 
 def _init_worker(root: str) -> None:
-    """Each worker loads the repo once and keeps its own cache of bases."""
+    """A forked worker has its checker already; a spawned one loads the repo itself."""
     global _WORKER
-    _WORKER = Renderer(load_repo(DirSource(root)))
+    if _WORKER is None:
+        _WORKER = QuickChecker(Renderer(load_repo(DirSource(root))))
 
 
 def _check_chunk(rels: list[str]) -> list[DeviceResult]:
     assert _WORKER is not None, "worker not initialised"
-    return [check_device(_WORKER, rel) for rel in rels]
+    return [check_device(_WORKER.renderer, rel, _WORKER) for rel in rels]
 
 
 Progress = Callable[[int, int], None]
@@ -102,36 +115,51 @@ def _no_progress(done: int, total: int) -> None:
     """The default: nobody is watching."""
 
 
+CHUNK_MAX = 250
+"""Devices per task: small enough for a smooth progress bar and little in flight."""
+
+
 def _check_all(
     repo: FleetRepo, rels: list[str], jobs: int, progress: Progress = _no_progress
 ) -> list[DeviceResult]:
-    """Every device, in a pool of `jobs` processes when the fleet is large."""
-    source = repo.source
-    if jobs <= 1 or len(rels) < PARALLEL_MIN_DEVICES or not isinstance(source, DirSource):
-        renderer = Renderer(repo)
-        results: list[DeviceResult] = []
-        for rel in rels:
-            results.append(check_device(renderer, rel))
-            progress(len(results), len(rels))
+    """Every device, in a pool of `jobs` processes when the fleet is large.
+
+    The first device is checked here, so the models it needs are imported and built before
+    the pool forks: workers start with them, and with this repo and checker, for free.
+    """
+    global _WORKER
+    root = repo.source.root if isinstance(repo.source, DirSource) else None
+    quick = QuickChecker(Renderer(repo))
+    serial = jobs <= 1 or len(rels) < PARALLEL_MIN_DEVICES or root is None
+    results: list[DeviceResult] = []
+    for rel in rels if serial else rels[:1]:
+        results.append(check_device(quick.renderer, rel, quick))
+        progress(len(results), len(rels))
+    if serial:
         return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    context = multiprocessing.get_context(method)
-    size = max(50, len(rels) // (jobs * 8))
-    chunks = [rels[i : i + size] for i in range(0, len(rels), size)]
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(str(source.root),),
-    ) as pool:
-        results = []
-        for chunk in pool.map(_check_chunk, chunks):
-            results.extend(chunk)
-            progress(len(results), len(rels))
-        return results
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forks else None)
+    size = min(CHUNK_MAX, max(50, len(rels) // (jobs * 8)))
+    chunks = [rels[i : i + size] for i in range(1, len(rels), size)]
+    _WORKER = quick
+    gc.freeze()  # the workers' collections then leave the parent's objects (and pages) alone
+    try:
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(str(root),),
+        ) as pool:
+            for chunk in pool.map(_check_chunk, chunks):
+                results.extend(chunk)
+                progress(len(results), len(rels))
+    finally:
+        _WORKER = None
+        gc.unfreeze()
+    return results
 
 
 def default_jobs() -> int:

@@ -201,6 +201,17 @@ def test_symlinked_groups_dir_escaping_is_refused(simple: Path, tmp_path: Path) 
         load_fleet_device(simple, "d1")
 
 
+def test_a_fifo_or_a_directory_named_like_a_device_is_refused_without_blocking(
+    simple: Path,
+) -> None:
+    os.mkfifo(simple / "devices" / "pipe.yaml")  # opening it for reading would wait
+    (simple / "devices" / "dir.yml").mkdir()
+    for name in ("pipe", "dir"):
+        rendered = render_fleet_device(simple, name)
+        assert rendered.merged is None
+        assert [p.message for p in rendered.problems] == ["not a regular file"]
+
+
 def test_huge_and_binary_files_are_refused_unread(simple: Path) -> None:
     big = simple / "devices" / "big.yaml"
     with big.open("wb") as fh:
