@@ -25,7 +25,6 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from reconciler.fleet.fastyaml import parse_mapping
 from reconciler.fleet.merge import Layer
 from reconciler.fleet.source import FleetSource
 from reconciler.loader import (
@@ -33,6 +32,7 @@ from reconciler.loader import (
     SpecError,
     YamlDocument,
     decode,
+    parse_document,
     validation_problems,
 )
 from reconciler.spec.base import Loc, SpecModel
@@ -180,7 +180,7 @@ def read_yaml(source: FleetSource, rel: str, file: str | None = None) -> YamlDoc
     """One mapping document from the source; SpecError with a located problem otherwise.
     `file` is `source.display(rel)` when the caller has it already."""
     file = source.display(rel) if file is None else file
-    return parse_mapping(decode(source.read(rel), file), file)
+    return parse_document(decode(source.read(rel), file), file)
 
 
 def stem(rel: str) -> str:
