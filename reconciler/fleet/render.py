@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from reconciler.fastyaml import gc_paused
 from reconciler.fleet.documents import (
     DeviceHead,
     FleetRepo,
@@ -92,7 +93,8 @@ def validate_rendered(merged: Merged, file: str) -> tuple[DeviceSpec | None, lis
     from reconciler.spec.device import DeviceSpec
 
     try:
-        spec = DeviceSpec.model_validate(merged.data)
+        with gc_paused():  # as the loader's validation: acyclic models, built once
+            spec = DeviceSpec.model_validate(merged.data)
     except ValidationError as exc:
         return None, validation_problems(exc, ProvenanceDocument(merged, file), DeviceSpec)
     found = capability_problems(spec)
