@@ -10,7 +10,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,14 +48,20 @@ class Target:
 
     spec: DeviceSpec
     source: str
+    _memo: dict[str, dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def name(self) -> str:
         return self.spec.metadata.name
 
     def desired(self) -> dict[str, Any]:
-        """The managed state: only what the spec writes, as JSON-compatible data."""
-        return desired_state(self.spec)
+        """The managed state: only what the spec writes, as JSON-compatible data. Built
+        once per Target (its plan and its apply read the same dict: never edit it)."""
+        if "desired" not in self._memo:
+            self._memo["desired"] = desired_state(self.spec)
+        return self._memo["desired"]
 
     def document(self) -> dict[str, Any]:
         """The whole spec document as written (secret references, never values)."""

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.areas import rank
 from reconciler.engine.change import Change, Plan
-from reconciler.engine.document import MISSING, get, managed_view
+from reconciler.engine.document import managed_view
 from reconciler.engine.failpoint import FAILPOINT_ENV, failpoint
-from reconciler.engine.planner import plan_changes
+from reconciler.engine.planner import unreported
 from reconciler.engine.ports import Backend, SecretLookup
 from reconciler.engine.safe import Reverted, SafeApply, guarded
 from reconciler.engine.store import Store
@@ -63,15 +63,6 @@ def failure_kind(exc: BaseException) -> str:
     return "failed"
 
 
-def _stuck(change: Change, remaining: Sequence[Change], observed_area: Mapping[str, Any]) -> bool:
-    if change.op == "remove":
-        return get({change.area: observed_area}, change.path) is not MISSING
-    return any(
-        r.path[: len(change.path)] == change.path or change.path[: len(r.path)] == r.path
-        for r in remaining
-    )
-
-
 class _Failure(Exception):
     def __init__(self, seqs: list[int], error: str, kind: str) -> None:
         super().__init__(error)
@@ -87,8 +78,11 @@ class _Apply:
     desired: Mapping[str, Any]
     secrets: SecretLookup
     hand_confirm: float | None = None
+    final: dict[str, Any] | None = None
+    """The whole device observed after the last area: it verifies that area and gives the
+    state hash, so the device is read once, not twice, at the end."""
 
-    def area(self, area: str, items: list[tuple[int, Change]]) -> None:
+    def area(self, area: str, items: list[tuple[int, Change]], last: bool = False) -> None:
         """Apply one area and verify it by observing; raises _Failure."""
         seqs, changes = [s for s, _ in items], [c for _, c in items]
         device = self.plan.device
@@ -111,16 +105,20 @@ class _Apply:
         except Exception as exc:  # the driver's message is the user's message
             raise _Failure(seqs, f"{area}: {exc}", failure_kind(exc)) from None
         failpoint("after-area", area)
-        observed_area = driver.observe()
-        remaining = plan_changes(
-            {area: self.desired[area]},
-            {area: observed_area},
+        if last:
+            self.final = self.backend.observe()
+        seen = self.final.get(area) if self.final is not None else driver.observe()
+        missed = unreported(
+            changes,
+            {area: seen},
+            desired=self.desired,
             secrets=self.secrets,
             inventory=self.store.inventory(device),
         )
-        stuck = [s for s, c in items if _stuck(c, remaining, observed_area)]
+        stuck = [s for s, miss in zip(seqs, missed, strict=True) if miss]
+        reported = [s for s, miss in zip(seqs, missed, strict=True) if not miss]
         with self.store.transaction():
-            self.store.mark(self.apply_id, [s for s in seqs if s not in stuck], "applied")
+            self.store.mark(self.apply_id, reported, "applied")
             for change in changes:
                 if change.op == "remove" and not stuck:
                     self.store.record_inventory(device, self.apply_id, change)
@@ -171,11 +169,11 @@ def apply_plan(
             store.finish(apply_id, "interrupted", None, error)
             return ApplyResult(apply_id, "interrupted", done, error, None)
         try:
-            run.area(area, items)
+            run.area(area, items, last=i == len(names) - 1)
         except _Failure as failure:
             return _fail(store, apply_id, failure, later, done)
         done += len(items)
-    digest = state_hash(desired, backend.observe())
+    digest = state_hash(desired, run.final if run.final is not None else backend.observe())
     store.finish(apply_id, applied_status, digest)
     return ApplyResult(apply_id, applied_status, done, None, digest)
 

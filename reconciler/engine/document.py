@@ -126,6 +126,21 @@ class Editor:
                 return MISSING
         return node
 
+    def get(self, path: Path) -> Any:
+        """The value at `path`, or MISSING (named items found through the index)."""
+        node: Any = self.doc
+        for part in path:
+            if isinstance(part, Item):
+                i = self._find(node, part.name) if isinstance(node, list) else None
+                if i is None:
+                    return MISSING
+                node = node[i]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                return MISSING
+        return node
+
     def pointer(self, path: Path) -> str:
         """RFC 6901 pointer for `path`; a named item not yet present is `-` (append)."""
         parts: list[str] = []
@@ -182,10 +197,11 @@ def json_pointer(doc: Any, path: Path) -> str:
 
 
 def managed_view(desired: Any, observed: Any) -> Any:
-    """The part of `observed` that `desired` manages: its keys, its named items."""
+    """The part of `observed` that `desired` manages: its keys, its named items. Shares
+    what it does not narrow with `observed` (read it, do not edit it)."""
     if isinstance(desired, dict) and isinstance(observed, dict):
         return {
-            k: managed_view(v, observed[k])
+            k: managed_view(v, observed[k]) if isinstance(v, dict | list) else observed[k]
             for k, v in desired.items()
             if k in observed and k != "prune"
         }
@@ -194,11 +210,10 @@ def managed_view(desired: Any, observed: Any) -> Any:
         and isinstance(observed, list)
         and all(isinstance(i, dict) and "name" in i for i in desired)
     ):
-        names = {i["name"] for i in desired}
         wanted = {i["name"]: i for i in desired}
         return [
             managed_view(wanted[i["name"]], i)
             for i in observed
-            if isinstance(i, dict) and i.get("name") in names
+            if isinstance(i, dict) and i.get("name") in wanted
         ]
     return observed

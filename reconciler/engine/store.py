@@ -124,6 +124,10 @@ def _alive(pid: int | None) -> bool:
 class Store:
     """One SQLite database per state directory."""
 
+    _inventory: tuple[tuple[str, int, int], frozenset[tuple[str, str]]] | None = None
+    """The last inventory read, keyed by (device, data_version, this store's writes)."""
+    _inventory_writes = 0
+
     def __init__(self, state_dir: Path, retention: Retention | None = None) -> None:
         self.state_dir = state_dir
         self.retention = retention if retention is not None else Retention.from_env()
@@ -347,10 +351,17 @@ class Store:
     # -- inventory -----------------------------------------------------------------
 
     def inventory(self, device: str) -> set[tuple[str, str]]:
-        rows = self.db.execute(
-            "SELECT collection, name FROM inventory WHERE device=?", (device,)
-        ).fetchall()
-        return {(str(c), str(n)) for c, n in rows}
+        """(collection, name) of every item the reconciler created on `device`. Kept in
+        memory between calls until this store or another process writes the database
+        (SQLite's data_version), so re-planning a large device does not re-read it."""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        key = (device, version, self._inventory_writes)
+        if self._inventory is None or self._inventory[0] != key:
+            rows = self.db.execute(
+                "SELECT collection, name FROM inventory WHERE device=?", (device,)
+            ).fetchall()
+            self._inventory = (key, frozenset(rows))  # TEXT columns: (str, str) rows
+        return set(self._inventory[1])
 
     def record_inventory(self, device: str, apply_id: int, change: Change) -> None:
         """Named items the reconciler added are its to prune; removed ones are forgotten."""
@@ -360,6 +371,7 @@ class Store:
         name = getattr(last, "name", None)
         if name is None:
             return
+        self._inventory_writes += 1
         if change.op == "add":
             self.db.execute(
                 "INSERT OR IGNORE INTO inventory VALUES (?, ?, ?, ?, ?)",

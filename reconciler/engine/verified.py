@@ -52,6 +52,8 @@ class VerifiedPasswords:
         self._key: bytes | None = None
         self._records: dict[str, None] | None = None
         self._dirty = False
+        self._mac: hmac.HMAC | None = None
+        self._digests: dict[str, bytes] = {}
 
     def _load(self) -> tuple[bytes, dict[str, None]]:
         if self._key is None or self._records is None:
@@ -78,9 +80,15 @@ class VerifiedPasswords:
         return key
 
     def _record(self, secret: str, hashed: str) -> str:
-        key, _ = self._load()
-        message = hashlib.sha256(secret.encode()).digest() + b"\x00" + hashed.encode()
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+        if self._mac is None:
+            key, _ = self._load()
+            self._mac = hmac.new(key, digestmod=hashlib.sha256)
+        digest = self._digests.get(secret)
+        if digest is None:  # many users share a secret: its digest is taken once
+            digest = self._digests[secret] = hashlib.sha256(secret.encode()).digest()
+        mac = self._mac.copy()
+        mac.update(digest + b"\x00" + hashed.encode())
+        return mac.hexdigest()
 
     def known(self, secret: str, hashed: str) -> bool:
         record = self._record(secret, hashed)

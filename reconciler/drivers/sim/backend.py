@@ -140,8 +140,7 @@ class SimAreaDriver:
 
     def restore(self, snap: dict[str, Any]) -> None:
         with self.backend.exclusive():
-            self.backend.observe()
-            self.backend.state[self.area] = snap["state"]
+            self.backend.reload()[self.area] = snap["state"]
             self.backend.save()
 
 
@@ -235,11 +234,15 @@ class SimBackend:
 
     def observe(self) -> dict[str, Any]:
         """The configuration areas, re-read from disk: another process may have changed
-        the device since this one opened it (level-based, like reading real hardware)."""
-        text = self.device_file.read_text()
-        self.state = json.loads(text)["state"]
-        fresh: dict[str, Any] = json.loads(text)["state"]  # parsing beats a deep copy
+        the device since this one opened it (level-based, like reading real hardware).
+        The caller owns the result (a fresh parse: cheaper than a deep copy)."""
+        fresh: dict[str, Any] = json.loads(self.device_file.read_text())["state"]
         return fresh
+
+    def reload(self) -> dict[str, Any]:
+        """`state` re-read from disk, before a read-modify-write under `exclusive()`."""
+        self.state = self.observe()
+        return self.state
 
     def observe_all(self) -> dict[str, Any]:
         """Configuration plus read-only telemetry (for `observe`, tags and the API)."""
@@ -263,7 +266,7 @@ class SimBackend:
         changed path (before: its old value, if any) and names what the device cannot
         hold; nothing is written then."""
         with self.exclusive():
-            self.observe()
+            self.reload()
             path = state_path(self.state, dotted)
             new = copy.deepcopy(self.state)
             try:
