@@ -196,12 +196,16 @@ def json_pointer(doc: Any, path: Path) -> str:
     return Editor(doc).pointer(path)
 
 
+_CONTAINERS = (dict, list)
+
+
 def managed_view(desired: Any, observed: Any) -> Any:
     """The part of `observed` that `desired` manages: its keys, its named items. Shares
-    what it does not narrow with `observed` (read it, do not edit it)."""
+    what it does not narrow with `observed` (read it, do not edit it); a flat named item
+    holding no key beyond the spec's is its own view (its keys may come in another order)."""
     if isinstance(desired, dict) and isinstance(observed, dict):
         return {
-            k: managed_view(v, observed[k]) if isinstance(v, dict | list) else observed[k]
+            k: managed_view(v, observed[k]) if isinstance(v, _CONTAINERS) else observed[k]
             for k, v in desired.items()
             if k in observed and k != "prune"
         }
@@ -211,9 +215,16 @@ def managed_view(desired: Any, observed: Any) -> Any:
         and all(isinstance(i, dict) and "name" in i for i in desired)
     ):
         wanted = {i["name"]: i for i in desired}
-        return [
-            managed_view(wanted[i["name"]], i)
-            for i in observed
-            if isinstance(i, dict) and i.get("name") in wanted
-        ]
+        return [_item_view(wanted[i["name"]], i) for i in observed if _named_in(i, wanted)]
     return observed
+
+
+def _named_in(item: Any, wanted: dict[Any, Any]) -> bool:
+    return isinstance(item, dict) and item.get("name") in wanted
+
+
+def _item_view(want: dict[str, Any], item: dict[str, Any]) -> Any:
+    flat = not any(isinstance(v, _CONTAINERS) for v in item.values())
+    if flat and item.keys() <= want.keys() and "prune" not in item:
+        return item
+    return managed_view(want, item)

@@ -248,11 +248,14 @@ class Store:
     def finish(
         self, apply_id: int, status: str, observed_hash: str | None, error: str | None = None
     ) -> None:
-        self.db.execute(
-            "UPDATE applies SET status=?, finished_at=?, observed_hash=?, error=? WHERE id=?",
-            (status, time.time(), observed_hash, error, apply_id),
-        )
-        self.prune(apply_id)
+        """The apply's outcome and the retention's pruning, in one commit."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE applies SET status=?, finished_at=?, observed_hash=?, error=? WHERE id=?",
+                (status, time.time(), observed_hash, error, apply_id),
+            )
+            doomed = self._forget_old()
+        self._compact_now_and_then(apply_id, doomed)
 
     # -- reverts -------------------------------------------------------------------
 
@@ -322,24 +325,32 @@ class Store:
     def prune(self, apply_id: int) -> None:
         """Forget applies beyond the retention (never the newest applied one: rollback and
         `last good` need it); checkpoint and vacuum the file every so often."""
+        with self.transaction():
+            doomed = self._forget_old()
+        self._compact_now_and_then(apply_id, doomed)
+
+    def _forget_old(self) -> list[int]:
         keep = self.retention
         oldest = time.time() - keep.max_age_days * 86400
-        with self.transaction():
-            doomed = [
-                int(r[0])
-                for r in self.db.execute(
-                    "SELECT id FROM applies WHERE status != 'running' AND id NOT IN"
-                    " (SELECT id FROM applies ORDER BY id DESC LIMIT ?)"
-                    " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)"
-                    " UNION SELECT id FROM applies WHERE started_at < ? AND status != 'running'"
-                    " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)",
-                    (keep.max_applies, oldest),
-                )
-            ]
-            for table in ("changes", "reverts", "verified"):
-                self.db.executemany(f"DELETE FROM {table} WHERE apply_id=?", [(i,) for i in doomed])
-            self.db.executemany("DELETE FROM applies WHERE id=?", [(i,) for i in doomed])
-        if doomed and apply_id % keep.vacuum_every == 0:
+        doomed = [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT id FROM applies WHERE status != 'running' AND id NOT IN"
+                " (SELECT id FROM applies ORDER BY id DESC LIMIT ?)"
+                " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)"
+                " UNION SELECT id FROM applies WHERE started_at < ? AND status != 'running'"
+                " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)",
+                (keep.max_applies, oldest),
+            )
+        ]
+        for table in ("changes", "reverts", "verified"):
+            self.db.executemany(f"DELETE FROM {table} WHERE apply_id=?", [(i,) for i in doomed])
+        self.db.executemany("DELETE FROM applies WHERE id=?", [(i,) for i in doomed])
+        return doomed
+
+    def _compact_now_and_then(self, apply_id: int, doomed: list[int]) -> None:
+        # VACUUM cannot run inside a (caller's) transaction: skipped then, done at a later turn
+        if doomed and apply_id % self.retention.vacuum_every == 0 and not self.db.in_transaction:
             self.compact()
 
     def compact(self) -> None:
