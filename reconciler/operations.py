@@ -70,6 +70,10 @@ class Target:
         )
         return data
 
+    def document_json(self) -> str:
+        """`document()` as JSON text, serialised straight from the model (history keeps it)."""
+        return self.spec.model_dump_json(by_alias=True, exclude_unset=True, exclude_none=True)
+
 
 def desired_state(spec: DeviceSpec) -> dict[str, Any]:
     from reconciler.spec.device import NOT_DEVICE_STATE
@@ -315,7 +319,7 @@ def run_apply(
         desired=target.desired(),
         source=target.source,
         secrets=secrets,
-        document=target.document(),
+        document=target.document_json(),
         should_stop=should_stop,
         hand_confirm=hand_confirm,
     )

@@ -145,17 +145,18 @@ def apply_plan(
     desired: Mapping[str, Any],
     source: str,
     secrets: SecretLookup,
-    document: Mapping[str, Any] | None = None,
+    document: Mapping[str, Any] | str | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     applied_status: str = "applied",
     hand_confirm: float | None = None,
 ) -> ApplyResult:
     """Apply `plan`; the caller holds the store's lock. `document` (the whole spec document,
-    secret references only) is recorded so `rollback` can return to it. `should_stop` is
+    secret references only; a mapping or its JSON text) is recorded so `rollback` can
+    return to it. `should_stop` is
     asked at every area boundary (a safe point): SIGTERM never tears an area in half.
     `applied_status` is the history status of a success (writes outside a spec differ).
     `hand_confirm`: seconds within which `reconcile confirm` must keep connectivity changes."""
-    apply_id = store.begin(plan, source, dict(document if document is not None else desired))
+    apply_id = store.begin(plan, source, document if document is not None else dict(desired))
     failpoint("after-begin")
     run = _Apply(plan, backend, store, apply_id, desired, secrets, hand_confirm)
     areas = _by_area(plan)

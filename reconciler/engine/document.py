@@ -214,17 +214,24 @@ def managed_view(desired: Any, observed: Any) -> Any:
         and isinstance(observed, list)
         and all(isinstance(i, dict) and "name" in i for i in desired)
     ):
-        wanted = {i["name"]: i for i in desired}
-        return [_item_view(wanted[i["name"]], i) for i in observed if _named_in(i, wanted)]
+        return _items_view({i["name"]: i for i in desired}, observed)
     return observed
 
 
-def _named_in(item: Any, wanted: dict[Any, Any]) -> bool:
-    return isinstance(item, dict) and item.get("name") in wanted
-
-
-def _item_view(want: dict[str, Any], item: dict[str, Any]) -> Any:
-    flat = not any(isinstance(v, _CONTAINERS) for v in item.values())
-    if flat and item.keys() <= want.keys() and "prune" not in item:
-        return item
-    return managed_view(want, item)
+def _items_view(wanted: dict[Any, dict[str, Any]], observed: list[Any]) -> list[Any]:
+    """The observed named items the spec names, each narrowed to the spec's keys."""
+    out = []
+    for item in observed:
+        if not isinstance(item, dict) or item.get("name") not in wanted:
+            continue
+        want = wanted[item["name"]]
+        if item.keys() <= want.keys() and "prune" not in item:
+            for value in item.values():
+                if isinstance(value, _CONTAINERS):
+                    out.append(managed_view(want, item))
+                    break
+            else:  # flat, nothing beyond the spec's keys: its own view
+                out.append(item)
+        else:
+            out.append(managed_view(want, item))
+    return out

@@ -312,6 +312,9 @@ def secret_names(value: Any) -> set[str]:
     return found
 
 
+_CONTAINERS = (dict, list)
+
+
 def _collect_secrets(value: Any, found: set[str]) -> None:
     if isinstance(value, dict):
         if is_secret_ref(value):
@@ -323,7 +326,7 @@ def _collect_secrets(value: Any, found: set[str]) -> None:
     else:
         return
     for child in children:
-        if isinstance(child, dict | list):  # scalars hold no reference: no call for them
+        if isinstance(child, _CONTAINERS):  # scalars hold no reference: no call for them
             _collect_secrets(child, found)
 
 

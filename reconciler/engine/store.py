@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,12 +198,13 @@ class Store:
 
     # -- journal -------------------------------------------------------------------
 
-    def begin(self, plan: Plan, source: str, document: dict[str, Any]) -> int:
-        """The apply and every planned change, in one transaction."""
+    def begin(self, plan: Plan, source: str, document: Mapping[str, Any] | str) -> int:
+        """The apply and every planned change, in one transaction. `document` may come
+        as JSON text already (a large spec serialises faster straight from its model)."""
         with self.transaction():
             return self._begin(plan, source, document)
 
-    def _begin(self, plan: Plan, source: str, document: dict[str, Any]) -> int:
+    def _begin(self, plan: Plan, source: str, document: Mapping[str, Any] | str) -> int:
         cur = self.db.execute(
             "INSERT INTO applies (device, backend, source, started_at, status, summary, plan,"
             " document, pid) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
@@ -214,7 +215,7 @@ class Store:
                 time.time(),
                 json.dumps(plan.summary),
                 json.dumps(plan.as_dict()),
-                json.dumps(document),
+                document if isinstance(document, str) else json.dumps(document),
                 os.getpid(),
             ),
         )
