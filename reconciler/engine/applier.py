@@ -88,9 +88,9 @@ class _Apply:
         device = self.plan.device
         with self.store.transaction():
             self.store.mark(self.apply_id, seqs, "applying")
-            for change in changes:  # before: a crash after the write must not lose ownership
-                if change.op == "add":
-                    self.store.record_inventory(device, self.apply_id, change)
+            # before: a crash after the write must not lose ownership
+            added = [change for change in changes if change.op == "add"]
+            self.store.record_inventory(device, self.apply_id, added)
         failpoint("before-area", area)
         driver = self.backend.driver(area)
         try:
@@ -119,9 +119,9 @@ class _Apply:
         reported = [s for s, miss in zip(seqs, missed, strict=True) if not miss]
         with self.store.transaction():
             self.store.mark(self.apply_id, reported, "applied")
-            for change in changes:
-                if change.op == "remove" and not stuck:
-                    self.store.record_inventory(device, self.apply_id, change)
+            if not stuck:
+                removed = [change for change in changes if change.op == "remove"]
+                self.store.record_inventory(device, self.apply_id, removed)
         failpoint("after-verify", area)
         if stuck:
             first = self.plan.changes[stuck[0]]

@@ -14,13 +14,13 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.engine.change import Change, Plan, dotted_path
+from reconciler.engine.change import Change, Item, Plan, dotted_path
 from reconciler.engine.failpoint import failpoint
 from reconciler.engine.journal import Retention, reached_device
 
@@ -375,25 +375,24 @@ class Store:
             self._inventory = (key, frozenset(rows))  # TEXT columns: (str, str) rows
         return set(self._inventory[1])
 
-    def record_inventory(self, device: str, apply_id: int, change: Change) -> None:
+    def record_inventory(self, device: str, apply_id: int, changes: Iterable[Change]) -> None:
         """Named items the reconciler added are its to prune; removed ones are forgotten."""
-        if len(change.path) < 2:
-            return
-        collection, last = dotted_path(change.path[:-1]), change.path[-1]
-        name = getattr(last, "name", None)
-        if name is None:
-            return
+        now = time.time()
+        added: list[tuple[str, str, str, int, float]] = []
+        removed: list[tuple[str, str, str]] = []
+        for change in changes:
+            last = change.path[-1]
+            if len(change.path) < 2 or not isinstance(last, Item):
+                continue
+            if change.op == "add":
+                added.append((device, dotted_path(change.path[:-1]), last.name, apply_id, now))
+            elif change.op == "remove":
+                removed.append((device, dotted_path(change.path[:-1]), last.name))
         self._inventory_writes += 1
-        if change.op == "add":
-            self.db.execute(
-                "INSERT OR IGNORE INTO inventory VALUES (?, ?, ?, ?, ?)",
-                (device, collection, name, apply_id, time.time()),
-            )
-        elif change.op == "remove":
-            self.db.execute(
-                "DELETE FROM inventory WHERE device=? AND collection=? AND name=?",
-                (device, collection, name),
-            )
+        self.db.executemany("INSERT OR IGNORE INTO inventory VALUES (?, ?, ?, ?, ?)", added)
+        self.db.executemany(
+            "DELETE FROM inventory WHERE device=? AND collection=? AND name=?", removed
+        )
 
     # -- reading -------------------------------------------------------------------
 

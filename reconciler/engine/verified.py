@@ -52,7 +52,6 @@ class VerifiedPasswords:
         self._key: bytes | None = None
         self._records: dict[str, None] | None = None
         self._dirty = False
-        self._mac: hmac.HMAC | None = None
         self._digests: dict[str, bytes] = {}
 
     def _load(self) -> tuple[bytes, dict[str, None]]:
@@ -80,15 +79,11 @@ class VerifiedPasswords:
         return key
 
     def _record(self, secret: str, hashed: str) -> str:
-        if self._mac is None:
-            key, _ = self._load()
-            self._mac = hmac.new(key, digestmod=hashlib.sha256)
+        key, _ = self._load()
         digest = self._digests.get(secret)
         if digest is None:  # many users share a secret: its digest is taken once
             digest = self._digests[secret] = hashlib.sha256(secret.encode()).digest()
-        mac = self._mac.copy()
-        mac.update(digest + b"\x00" + hashed.encode())
-        return mac.hexdigest()
+        return hmac.digest(key, digest + b"\x00" + hashed.encode(), "sha256").hex()
 
     def known(self, secret: str, hashed: str) -> bool:
         record = self._record(secret, hashed)

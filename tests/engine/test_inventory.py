@@ -18,14 +18,14 @@ def test_the_inventory_follows_writes_of_this_store_and_of_another_process(
 ) -> None:
     mine, other = Store(tmp_path), Store(tmp_path)  # two connections, as two processes
     assert mine.inventory("dev") == set()
-    mine.record_inventory("dev", 1, _add("a"))
+    mine.record_inventory("dev", 1, [_add("a")])
     assert mine.inventory("dev") == {("firewall.inbound", "a")}
-    other.record_inventory("dev", 2, _add("b"))
-    assert mine.inventory("dev") == {("firewall.inbound", "a"), ("firewall.inbound", "b")}
+    other.record_inventory("dev", 2, [_add("b"), _add("c")])
+    assert mine.inventory("dev") == {("firewall.inbound", n) for n in "abc"}
     with other.transaction():
-        other.record_inventory("dev", 3, Change(_add("a").path, "remove", {}, None))
-    assert mine.inventory("dev") == {("firewall.inbound", "b")}
+        other.record_inventory("dev", 3, [Change(_add("a").path, "remove", {}, None)])
+    assert mine.inventory("dev") == {("firewall.inbound", "b"), ("firewall.inbound", "c")}
     assert mine.inventory("other-device") == set()
     got = mine.inventory("dev")
     got.clear()  # the caller's copy: the store's memory is unharmed
-    assert mine.inventory("dev") == {("firewall.inbound", "b")}
+    assert len(mine.inventory("dev")) == 2
