@@ -26,6 +26,7 @@ from reconciler.engine.planner import unreported
 from reconciler.engine.ports import Backend, SecretLookup
 from reconciler.engine.safe import Reverted, SafeApply, guarded
 from reconciler.engine.store import Store
+from reconciler.engine.verified import VerifiedPasswords
 from reconciler.errors import DeviceDeferred, DeviceRefused, DeviceUnavailable
 
 __all__ = ["FAILPOINT_ENV", "ApplyResult", "apply_plan", "failure_kind", "state_hash"]
@@ -108,13 +109,16 @@ class _Apply:
         if last:
             self.final = self.backend.observe()
         seen = self.final.get(area) if self.final is not None else driver.observe()
+        passwords = VerifiedPasswords(self.store.state_dir)
         missed = unreported(
             changes,
             {area: seen},
             desired=self.desired,
             secrets=self.secrets,
             inventory=self.store.inventory(device),
+            passwords=passwords,
         )
+        passwords.save()
         stuck = [s for s, miss in zip(seqs, missed, strict=True) if miss]
         reported = [s for s, miss in zip(seqs, missed, strict=True) if not miss]
         with self.store.transaction():

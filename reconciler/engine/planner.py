@@ -277,12 +277,14 @@ def unreported(
     desired: Mapping[str, Any],
     secrets: SecretLookup,
     inventory: Inventory = (),
+    passwords: PasswordMemo | None = None,
 ) -> list[bool]:
     """For each applied change, whether the device (`observed`, freshly read) does not
     report it: a removed path still there, an item a one-shot area has not recorded, or a
     value the planner would still find different from the spec. Only the changed paths are
-    compared, so verifying costs O(changes), not O(state)."""
-    planner = _Planner(_Resolved({}, secrets), inventory, NoMemo())
+    compared, so verifying costs O(changes), not O(state). A password verified here goes
+    into `passwords`, so the next plan does not run crypt for it again."""
+    planner = _Planner(_Resolved({}, secrets), inventory, passwords or NoMemo())
     device = Editor(observed)
     out: list[bool] = []
     for change in changes:
