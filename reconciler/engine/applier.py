@@ -4,7 +4,8 @@ Areas run in the registry's order (reconciler.areas): identity and accounts firs
 device is reachable by the right people before its network changes), then network and
 firewall, then what runs on top of them (services, ports, I/O), then the services the agent
 hosts (Modbus, cloud), and update policy last. After an area is applied it is observed
-again: a change the device does not report afterwards failed, it did not succeed quietly.
+again and each change is looked up at its own path (O(changes), not a re-plan of the area):
+a change the device does not report afterwards failed, it did not succeed quietly.
 Changes that can cut connectivity go through safe apply (engine.safe). The first failure
 stops the apply at that area boundary; the whole plan is journaled before the first change
 and each area's result when it finishes, so the next run converges.
@@ -156,8 +157,8 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply `plan`; the caller holds the store's lock. `document` (the whole spec document,
     secret references only; a mapping or its JSON text) is recorded so `rollback` can
-    return to it. `should_stop` is
-    asked at every area boundary (a safe point): SIGTERM never tears an area in half.
+    return to it. `should_stop` is asked at every area boundary (a safe point): SIGTERM
+    never tears an area in half.
     `applied_status` is the history status of a success (writes outside a spec differ).
     `hand_confirm`: seconds within which `reconcile confirm` must keep connectivity changes."""
     apply_id = store.begin(plan, source, document if document is not None else dict(desired))
