@@ -327,8 +327,10 @@ def _collect_secrets(value: Any, found: set[str]) -> None:
         children = value
     else:
         return
-    for child in children:
-        if isinstance(child, _CONTAINERS):  # scalars hold no reference: no call for them
+    for child in children:  # scalars and references are handled here: no call for them
+        if isinstance(child, dict) and len(child) == 1 and "secretRef" in child:
+            found.add(str(child["secretRef"]))
+        elif isinstance(child, _CONTAINERS):
             _collect_secrets(child, found)
 
 
