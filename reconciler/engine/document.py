@@ -44,7 +44,8 @@ def get(doc: Any, path: Path) -> Any:
 
 class Editor:
     """Edits one document, finding named items through an index built once per list, so
-    a batch of changes costs O(changes), not O(changes x items).
+    a batch of changes costs O(changes), not O(changes x items). The first lookup in a list
+    scans it instead (cheaper than indexing it, when one item is all that is wanted).
 
     With `copy_on_write`, containers are copied (shallowly, once) only along the paths
     edited, so the document handed in is left as it was."""
@@ -52,10 +53,20 @@ class Editor:
     def __init__(self, doc: Any, *, copy_on_write: bool = False) -> None:
         self.doc = doc
         self._indexes: dict[int, tuple[list[Any], dict[str, int]]] = {}
+        self._scanned: dict[int, list[Any]] = {}
         self._cow = copy_on_write
         self._owned: dict[int, Any] = {id(doc): doc}
 
     def _find(self, items: list[Any], name: str) -> int | None:
+        entry = self._indexes.get(id(items))
+        if entry is not None and entry[0] is items:
+            return entry[1].get(name)
+        if self._scanned.get(id(items)) is not items:
+            self._scanned[id(items)] = items  # a second lookup here builds the index
+            return _index(items, name)
+        return self._index_of(items).get(name)
+
+    def _index_of(self, items: list[Any]) -> dict[str, int]:
         entry = self._indexes.get(id(items))
         if entry is None or entry[0] is not items:
             index: dict[str, int] = {}
@@ -64,12 +75,11 @@ class Editor:
                     index.setdefault(item["name"], i)
             entry = (items, index)
             self._indexes[id(items)] = entry
-        return entry[1].get(name)
+        return entry[1]
 
     def _append(self, items: list[Any], value: Any, name: str) -> int:
         items.append(value)
-        self._find(items, name)  # make sure the index exists before recording into it
-        self._indexes[id(items)][1].setdefault(name, len(items) - 1)
+        self._index_of(items).setdefault(name, len(items) - 1)
         return len(items) - 1
 
     def _child(self, node: Any, key: Any) -> Any:
