@@ -219,11 +219,11 @@ def compute_plan(
     """Observe, diff and check for self-lockout (one engine call); changes an interrupted
     apply left behind that the device now reports are journaled as applied."""
     from reconciler.engine.ports import Focusing
-    from reconciler.engine.store import Store
+    from reconciler.engine.store import LazyInventory, Store
     from reconciler.engine.verified import NoMemo, VerifiedPasswords
 
     desired = target.desired()
-    inventory = store.inventory(target.name)
+    inventory = LazyInventory(lambda: store.inventory(target.name))  # read if pruning
     if isinstance(backend, Focusing):
         backend.focus(desired, inventory)
     observed = backend.observe()
@@ -231,7 +231,6 @@ def compute_plan(
     if isinstance(store, Store):  # the status endpoint plans over a read-only history
         store.verify_interrupted(target.name, observed)
         passwords = VerifiedPasswords(store.state_dir)
-    inventory = store.inventory(target.name)
     return plan_observed(target, backend, observed, inventory, secrets, status_port, passwords)
 
 

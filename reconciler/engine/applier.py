@@ -26,7 +26,7 @@ from reconciler.engine.failpoint import FAILPOINT_ENV, failpoint
 from reconciler.engine.planner import unreported
 from reconciler.engine.ports import Backend, SecretLookup
 from reconciler.engine.safe import Reverted, SafeApply, guarded
-from reconciler.engine.store import Store
+from reconciler.engine.store import LazyInventory, Store
 from reconciler.engine.verified import VerifiedPasswords
 from reconciler.errors import DeviceDeferred, DeviceRefused, DeviceUnavailable
 
@@ -116,7 +116,7 @@ class _Apply:
             {area: seen},
             desired=self.desired,
             secrets=self.secrets,
-            inventory=self.store.inventory(device),
+            inventory=LazyInventory(lambda: self.store.inventory(device)),
             passwords=passwords,
         )
         passwords.save()

@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +71,28 @@ CREATE TABLE IF NOT EXISTS inventory (
     PRIMARY KEY (device, collection, name)
 );
 """
+
+
+class LazyInventory(Collection[tuple[str, str]]):
+    """The prune inventory, read on first use: a plan that prunes nothing never reads it."""
+
+    def __init__(self, read: Callable[[], Collection[tuple[str, str]]]) -> None:
+        self._read = read
+        self._items: Collection[tuple[str, str]] | None = None
+
+    def _loaded(self) -> Collection[tuple[str, str]]:
+        if self._items is None:
+            self._items = self._read()
+        return self._items
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._loaded()
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
 class LockedError(RuntimeError):
