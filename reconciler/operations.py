@@ -10,7 +10,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,14 +48,20 @@ class Target:
 
     spec: DeviceSpec
     source: str
+    _memo: dict[str, dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def name(self) -> str:
         return self.spec.metadata.name
 
     def desired(self) -> dict[str, Any]:
-        """The managed state: only what the spec writes, as JSON-compatible data."""
-        return desired_state(self.spec)
+        """The managed state: only what the spec writes, as JSON-compatible data. Built
+        once per Target (its plan and its apply read the same dict: never edit it)."""
+        if "desired" not in self._memo:
+            self._memo["desired"] = desired_state(self.spec)
+        return self._memo["desired"]
 
     def document(self) -> dict[str, Any]:
         """The whole spec document as written (secret references, never values)."""
@@ -63,6 +69,10 @@ class Target:
             mode="json", by_alias=True, exclude_unset=True, exclude_none=True
         )
         return data
+
+    def document_json(self) -> str:
+        """`document()` as JSON text, serialised straight from the model (history keeps it)."""
+        return self.spec.model_dump_json(by_alias=True, exclude_unset=True, exclude_none=True)
 
 
 def desired_state(spec: DeviceSpec) -> dict[str, Any]:
@@ -213,11 +223,11 @@ def compute_plan(
     """Observe, diff and check for self-lockout (one engine call); changes an interrupted
     apply left behind that the device now reports are journaled as applied."""
     from reconciler.engine.ports import Focusing
-    from reconciler.engine.store import Store
+    from reconciler.engine.store import LazyInventory, Store
     from reconciler.engine.verified import NoMemo, VerifiedPasswords
 
     desired = target.desired()
-    inventory = store.inventory(target.name)
+    inventory = LazyInventory(lambda: store.inventory(target.name))  # read if pruning
     if isinstance(backend, Focusing):
         backend.focus(desired, inventory)
     observed = backend.observe()
@@ -225,7 +235,6 @@ def compute_plan(
     if isinstance(store, Store):  # the status endpoint plans over a read-only history
         store.verify_interrupted(target.name, observed)
         passwords = VerifiedPasswords(store.state_dir)
-    inventory = store.inventory(target.name)
     return plan_observed(target, backend, observed, inventory, secrets, status_port, passwords)
 
 
@@ -313,7 +322,7 @@ def run_apply(
         desired=target.desired(),
         source=target.source,
         secrets=secrets,
-        document=target.document(),
+        document=target.document_json(),
         should_stop=should_stop,
         hand_confirm=hand_confirm,
     )

@@ -178,3 +178,32 @@ def test_other_model_in_state_dir_is_a_clear_error(
     result = cli("plan", "-f", spec, "--state-dir", state_dir)
     assert result.code == 1
     assert "holds a simulated UNO-2484G, but the spec is for an AIG-302" in result.err
+
+
+PRUNING = """apiVersion: reconciler/v1
+kind: Device
+metadata: {{name: gw, model: UNO-2484G}}
+spec:
+  firewall:
+    prune: true
+    inbound: [{rules}]
+"""
+
+
+def test_prune_removes_only_the_rules_the_reconciler_created(
+    cli, tmp_path: Path, state_dir: Path
+) -> None:
+    spec = tmp_path / "gw.yaml"
+    common = ("-f", spec, "--state-dir", state_dir)
+    rule = "{{name: {0}, port: {1}, protocol: tcp}}"
+    spec.write_text(PRUNING.format(rules=", ".join(rule.format(*r) for r in [("a", 1), ("b", 2)])))
+    assert cli("apply", *common, "--yes").code == 0
+    spec.write_text(PRUNING.format(rules=rule.format("a", 1)))
+    plan = json.loads(cli("plan", *common, "--json").out)
+    assert [(c["op"], c["path"]) for c in plan["changes"]] == [("remove", "firewall.inbound[b]")]
+    assert cli("apply", *common, "--yes").code == 0
+    observed = json.loads(cli("observe", "--state-dir", state_dir, "--json").out)
+    names = [r["name"] for r in observed["firewall"]["inbound"]]
+    assert "a" in names and "b" not in names
+    assert {"ssh", "https"} <= set(names)  # the factory's rules: never created, never pruned
+    assert cli("plan", *common).code == 0

@@ -4,7 +4,8 @@ Areas run in the registry's order (reconciler.areas): identity and accounts firs
 device is reachable by the right people before its network changes), then network and
 firewall, then what runs on top of them (services, ports, I/O), then the services the agent
 hosts (Modbus, cloud), and update policy last. After an area is applied it is observed
-again: a change the device does not report afterwards failed, it did not succeed quietly.
+again and each change is looked up at its own path (O(changes), not a re-plan of the area):
+a change the device does not report afterwards failed, it did not succeed quietly.
 Changes that can cut connectivity go through safe apply (engine.safe). The first failure
 stops the apply at that area boundary; the whole plan is journaled before the first change
 and each area's result when it finishes, so the next run converges.
@@ -14,18 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.areas import rank
 from reconciler.engine.change import Change, Plan
-from reconciler.engine.document import MISSING, get, managed_view
+from reconciler.engine.document import managed_view
 from reconciler.engine.failpoint import FAILPOINT_ENV, failpoint
-from reconciler.engine.planner import plan_changes
+from reconciler.engine.planner import unreported
 from reconciler.engine.ports import Backend, SecretLookup
 from reconciler.engine.safe import Reverted, SafeApply, guarded
-from reconciler.engine.store import Store
+from reconciler.engine.store import LazyInventory, Store
+from reconciler.engine.verified import VerifiedPasswords
 from reconciler.errors import DeviceDeferred, DeviceRefused, DeviceUnavailable
 
 __all__ = ["FAILPOINT_ENV", "ApplyResult", "apply_plan", "failure_kind", "state_hash"]
@@ -63,15 +65,6 @@ def failure_kind(exc: BaseException) -> str:
     return "failed"
 
 
-def _stuck(change: Change, remaining: Sequence[Change], observed_area: Mapping[str, Any]) -> bool:
-    if change.op == "remove":
-        return get({change.area: observed_area}, change.path) is not MISSING
-    return any(
-        r.path[: len(change.path)] == change.path or change.path[: len(r.path)] == r.path
-        for r in remaining
-    )
-
-
 class _Failure(Exception):
     def __init__(self, seqs: list[int], error: str, kind: str) -> None:
         super().__init__(error)
@@ -87,16 +80,19 @@ class _Apply:
     desired: Mapping[str, Any]
     secrets: SecretLookup
     hand_confirm: float | None = None
+    final: dict[str, Any] | None = None
+    """The whole device observed after the last area: it verifies that area and gives the
+    state hash, so the device is read once, not twice, at the end."""
 
-    def area(self, area: str, items: list[tuple[int, Change]]) -> None:
+    def area(self, area: str, items: list[tuple[int, Change]], last: bool = False) -> None:
         """Apply one area and verify it by observing; raises _Failure."""
         seqs, changes = [s for s, _ in items], [c for _, c in items]
         device = self.plan.device
         with self.store.transaction():
             self.store.mark(self.apply_id, seqs, "applying")
-            for change in changes:  # before: a crash after the write must not lose ownership
-                if change.op == "add":
-                    self.store.record_inventory(device, self.apply_id, change)
+            # before: a crash after the write must not lose ownership
+            added = [change for change in changes if change.op == "add"]
+            self.store.record_inventory(device, self.apply_id, added)
         failpoint("before-area", area)
         driver = self.backend.driver(area)
         try:
@@ -111,19 +107,26 @@ class _Apply:
         except Exception as exc:  # the driver's message is the user's message
             raise _Failure(seqs, f"{area}: {exc}", failure_kind(exc)) from None
         failpoint("after-area", area)
-        observed_area = driver.observe()
-        remaining = plan_changes(
-            {area: self.desired[area]},
-            {area: observed_area},
+        if last:
+            self.final = self.backend.observe()
+        seen = self.final.get(area) if self.final is not None else driver.observe()
+        passwords = VerifiedPasswords(self.store.state_dir)
+        missed = unreported(
+            changes,
+            {area: seen},
+            desired=self.desired,
             secrets=self.secrets,
-            inventory=self.store.inventory(device),
+            inventory=LazyInventory(lambda: self.store.inventory(device)),
+            passwords=passwords,
         )
-        stuck = [s for s, c in items if _stuck(c, remaining, observed_area)]
+        passwords.save()
+        stuck = [s for s, miss in zip(seqs, missed, strict=True) if miss]
+        reported = [s for s, miss in zip(seqs, missed, strict=True) if not miss]
         with self.store.transaction():
-            self.store.mark(self.apply_id, [s for s in seqs if s not in stuck], "applied")
-            for change in changes:
-                if change.op == "remove" and not stuck:
-                    self.store.record_inventory(device, self.apply_id, change)
+            self.store.mark(self.apply_id, reported, "applied")
+            if not stuck:
+                removed = [change for change in changes if change.op == "remove"]
+                self.store.record_inventory(device, self.apply_id, removed)
         failpoint("after-verify", area)
         if stuck:
             first = self.plan.changes[stuck[0]]
@@ -147,17 +150,18 @@ def apply_plan(
     desired: Mapping[str, Any],
     source: str,
     secrets: SecretLookup,
-    document: Mapping[str, Any] | None = None,
+    document: Mapping[str, Any] | str | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     applied_status: str = "applied",
     hand_confirm: float | None = None,
 ) -> ApplyResult:
     """Apply `plan`; the caller holds the store's lock. `document` (the whole spec document,
-    secret references only) is recorded so `rollback` can return to it. `should_stop` is
-    asked at every area boundary (a safe point): SIGTERM never tears an area in half.
+    secret references only; a mapping or its JSON text) is recorded so `rollback` can
+    return to it. `should_stop` is asked at every area boundary (a safe point): SIGTERM
+    never tears an area in half.
     `applied_status` is the history status of a success (writes outside a spec differ).
     `hand_confirm`: seconds within which `reconcile confirm` must keep connectivity changes."""
-    apply_id = store.begin(plan, source, dict(document if document is not None else desired))
+    apply_id = store.begin(plan, source, document if document is not None else dict(desired))
     failpoint("after-begin")
     run = _Apply(plan, backend, store, apply_id, desired, secrets, hand_confirm)
     areas = _by_area(plan)
@@ -171,11 +175,11 @@ def apply_plan(
             store.finish(apply_id, "interrupted", None, error)
             return ApplyResult(apply_id, "interrupted", done, error, None)
         try:
-            run.area(area, items)
+            run.area(area, items, last=i == len(names) - 1)
         except _Failure as failure:
             return _fail(store, apply_id, failure, later, done)
         done += len(items)
-    digest = state_hash(desired, backend.observe())
+    digest = state_hash(desired, run.final if run.final is not None else backend.observe())
     store.finish(apply_id, applied_status, digest)
     return ApplyResult(apply_id, applied_status, done, None, digest)
 

@@ -41,7 +41,7 @@ def dotted_path(path: Sequence[PathPart]) -> str:
 
 
 def is_secret_ref(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secretRef"}
+    return isinstance(value, dict) and len(value) == 1 and "secretRef" in value
 
 
 SECRET_FIELDS = frozenset({"passwordHash", "content"})

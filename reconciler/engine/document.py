@@ -44,7 +44,8 @@ def get(doc: Any, path: Path) -> Any:
 
 class Editor:
     """Edits one document, finding named items through an index built once per list, so
-    a batch of changes costs O(changes), not O(changes x items).
+    a batch of changes costs O(changes), not O(changes x items). The first lookup in a list
+    scans it instead (cheaper than indexing it, when one item is all that is wanted).
 
     With `copy_on_write`, containers are copied (shallowly, once) only along the paths
     edited, so the document handed in is left as it was."""
@@ -52,10 +53,20 @@ class Editor:
     def __init__(self, doc: Any, *, copy_on_write: bool = False) -> None:
         self.doc = doc
         self._indexes: dict[int, tuple[list[Any], dict[str, int]]] = {}
+        self._scanned: dict[int, list[Any]] = {}
         self._cow = copy_on_write
         self._owned: dict[int, Any] = {id(doc): doc}
 
     def _find(self, items: list[Any], name: str) -> int | None:
+        entry = self._indexes.get(id(items))
+        if entry is not None and entry[0] is items:
+            return entry[1].get(name)
+        if self._scanned.get(id(items)) is not items:
+            self._scanned[id(items)] = items  # a second lookup here builds the index
+            return _index(items, name)
+        return self._index_of(items).get(name)
+
+    def _index_of(self, items: list[Any]) -> dict[str, int]:
         entry = self._indexes.get(id(items))
         if entry is None or entry[0] is not items:
             index: dict[str, int] = {}
@@ -64,12 +75,11 @@ class Editor:
                     index.setdefault(item["name"], i)
             entry = (items, index)
             self._indexes[id(items)] = entry
-        return entry[1].get(name)
+        return entry[1]
 
     def _append(self, items: list[Any], value: Any, name: str) -> int:
         items.append(value)
-        self._find(items, name)  # make sure the index exists before recording into it
-        self._indexes[id(items)][1].setdefault(name, len(items) - 1)
+        self._index_of(items).setdefault(name, len(items) - 1)
         return len(items) - 1
 
     def _child(self, node: Any, key: Any) -> Any:
@@ -122,6 +132,21 @@ class Editor:
                 node = self._child(node, i)
             elif isinstance(node, dict) and part in node:
                 node = self._child(node, part)
+            else:
+                return MISSING
+        return node
+
+    def get(self, path: Path) -> Any:
+        """The value at `path`, or MISSING (named items found through the index)."""
+        node: Any = self.doc
+        for part in path:
+            if isinstance(part, Item):
+                i = self._find(node, part.name) if isinstance(node, list) else None
+                if i is None:
+                    return MISSING
+                node = node[i]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
             else:
                 return MISSING
         return node
@@ -181,11 +206,16 @@ def json_pointer(doc: Any, path: Path) -> str:
     return Editor(doc).pointer(path)
 
 
+_CONTAINERS = (dict, list)
+
+
 def managed_view(desired: Any, observed: Any) -> Any:
-    """The part of `observed` that `desired` manages: its keys, its named items."""
+    """The part of `observed` that `desired` manages: its keys, its named items. Shares
+    what it does not narrow with `observed` (read it, do not edit it); a flat named item
+    holding no key beyond the spec's is its own view (its keys may come in another order)."""
     if isinstance(desired, dict) and isinstance(observed, dict):
         return {
-            k: managed_view(v, observed[k])
+            k: managed_view(v, observed[k]) if isinstance(v, _CONTAINERS) else observed[k]
             for k, v in desired.items()
             if k in observed and k != "prune"
         }
@@ -194,11 +224,24 @@ def managed_view(desired: Any, observed: Any) -> Any:
         and isinstance(observed, list)
         and all(isinstance(i, dict) and "name" in i for i in desired)
     ):
-        names = {i["name"] for i in desired}
-        wanted = {i["name"]: i for i in desired}
-        return [
-            managed_view(wanted[i["name"]], i)
-            for i in observed
-            if isinstance(i, dict) and i.get("name") in names
-        ]
+        return _items_view({i["name"]: i for i in desired}, observed)
     return observed
+
+
+def _items_view(wanted: dict[Any, dict[str, Any]], observed: list[Any]) -> list[Any]:
+    """The observed named items the spec names, each narrowed to the spec's keys."""
+    out = []
+    for item in observed:
+        if not isinstance(item, dict) or item.get("name") not in wanted:
+            continue
+        want = wanted[item["name"]]
+        if item.keys() <= want.keys() and "prune" not in item:
+            for value in item.values():
+                if isinstance(value, _CONTAINERS):
+                    out.append(managed_view(want, item))
+                    break
+            else:  # flat, nothing beyond the spec's keys: its own view
+                out.append(item)
+        else:
+            out.append(managed_view(want, item))
+    return out

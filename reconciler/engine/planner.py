@@ -16,7 +16,7 @@ cannot express) is one `remove` whenever the spec declares the area.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.areas import ONE_SHOT_AREAS, PRUNING_AREAS
@@ -52,6 +52,21 @@ def is_named_list(value: Any) -> bool:
     )
 
 
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def _plainly_equal(want: Any, have: Any) -> bool:
+    """The cheap common case of `_Planner.equal`: the same scalar, of the same type (a
+    string the device reports as a fingerprint still goes the long way)."""
+    kind = type(want)
+    return (
+        kind is type(have)
+        and kind in _SCALARS
+        and want == have
+        and not (kind is str and want.startswith(FINGERPRINT_PREFIX))
+    )
+
+
 def _same_number(a: Any, b: Any) -> bool:
     numbers = (int, float)
     return (
@@ -63,8 +78,30 @@ def _same_number(a: Any, b: Any) -> bool:
     )
 
 
+class _Resolved:
+    """The secrets one plan references, each looked up once (a lookup may read a file),
+    kept only for that plan."""
+
+    def __init__(self, values: dict[str, str], fallback: SecretLookup) -> None:
+        self.values = values
+        self.fallback = fallback
+        self.fingerprints: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        value = self.values.get(name)
+        if value is None:
+            value = self.values[name] = self.fallback(name)
+        return value
+
+    def fingerprint(self, name: str) -> str:
+        known = self.fingerprints.get(name)
+        if known is None:
+            known = self.fingerprints[name] = fingerprint(self(name))
+        return known
+
+
 class _Planner:
-    def __init__(self, secrets: SecretLookup, inventory: Inventory, memo: PasswordMemo) -> None:
+    def __init__(self, secrets: _Resolved, inventory: Inventory, memo: PasswordMemo) -> None:
         self.secrets = secrets
         self.inventory = inventory
         self.memo = memo
@@ -73,7 +110,7 @@ class _Planner:
     # -- comparison ------------------------------------------------------------------
 
     def secret_matches(self, ref: Mapping[str, Any], have: Any) -> bool:
-        return bool(have == fingerprint(self.secrets(str(ref["secretRef"]))))
+        return bool(have == self.secrets.fingerprint(str(ref["secretRef"])))
 
     def equal(self, want: Any, have: Any) -> bool:
         """Spec value equals device value (secrets by fingerprint, numbers by value)."""
@@ -99,13 +136,15 @@ class _Planner:
 
     def diff(self, path: Path, want: Any, have: Any, prune: bool) -> None:
         if isinstance(want, dict) and not is_secret_ref(want) and isinstance(have, dict):
+            top = len(path) == 1
             for key, value in want.items():
-                if key == PRUNE_KEY and len(path) == 1:
+                sub = have.get(key, MISSING)
+                if _plainly_equal(value, sub) or (top and key == PRUNE_KEY):
                     continue
                 if key == "password" and is_secret_ref(value) and "passwordHash" in have:
                     self.password((*path, key), value, have["passwordHash"])
                     continue
-                self.diff((*path, key), value, have.get(key, MISSING), prune)
+                self.diff((*path, key), value, sub, prune)
             return
         named = is_named_list(want) or (want == [] and is_named_list(have))
         if named and (have is MISSING or have is None or isinstance(have, list)):
@@ -119,12 +158,16 @@ class _Planner:
     ) -> None:
         current = {i["name"]: i for i in have if isinstance(i, dict) and "name" in i}
         for item in want:
-            item_path = (*path, Item(item["name"]))
+            name = item["name"]
+            now = current.get(name, MISSING)
+            if now == item and item.get(ENSURE_KEY) != "absent":
+                continue  # the same plain data: nothing to compare field by field
+            item_path = (*path, Item(name))
             if item.get(ENSURE_KEY) == "absent":
-                if item["name"] in current:
-                    self.emit(item_path, None, current[item["name"]], op="remove", reason=_ABSENT)
-            elif item["name"] in current:
-                self.diff(item_path, item, current[item["name"]], prune)
+                if now is not MISSING:
+                    self.emit(item_path, None, now, op="remove", reason=_ABSENT)
+            elif now is not MISSING:
+                self.diff(item_path, item, now, prune)
             else:
                 self.emit(item_path, item, MISSING)
         if not prune:
@@ -200,20 +243,21 @@ def plan_changes(
     Every referenced secret is looked up first, so a missing one fails the plan, not the
     apply halfway through. `passwords` remembers verified password/hash pairs (no crypt
     for a pair already verified)."""
+    resolved: dict[str, str] = {}
     missing: list[str] = []
     for name in sorted(secret_names(desired)):
         try:
-            secrets(name)
+            resolved[name] = secrets(name)
         except LookupError as exc:
             missing.append(str(exc.args[0]) if exc.args else name)
     if missing:
         raise LookupError("; ".join(missing))
-    planner = _Planner(secrets, inventory, passwords or NoMemo())
+    planner = _Planner(_Resolved(resolved, secrets), inventory, passwords or NoMemo())
     for area, want in desired.items():
         if area in ONE_SHOT_AREAS:
             planner.one_shot((area,), want, observed.get(area, MISSING))
             continue
-        prune = area in PRUNING_AREAS or (isinstance(want, dict) and want.get(PRUNE_KEY) is True)
+        prune = _prunes(area, want)
         have = observed.get(area, MISSING)
         planner.diff((area,), want, have, prune)
         extra = have.get(UNMANAGED) if isinstance(have, Mapping) else None
@@ -222,15 +266,72 @@ def plan_changes(
     return planner.changes
 
 
+def _prunes(area: str, want: Any) -> bool:
+    return area in PRUNING_AREAS or (isinstance(want, dict) and want.get(PRUNE_KEY) is True)
+
+
+def unreported(
+    changes: Sequence[Change],
+    observed: Mapping[str, Any],
+    *,
+    desired: Mapping[str, Any],
+    secrets: SecretLookup,
+    inventory: Inventory = (),
+    passwords: PasswordMemo | None = None,
+) -> list[bool]:
+    """For each applied change, whether the device (`observed`, freshly read) does not
+    report it: a removed path still there, an item a one-shot area has not recorded, or a
+    value the planner would still find different from the spec. Only the changed paths are
+    compared, so verifying costs O(changes), not O(state). A password verified here goes
+    into `passwords`, so the next plan does not run crypt for it again."""
+    planner = _Planner(_Resolved({}, secrets), inventory, passwords or NoMemo())
+    device = Editor(observed)
+    out: list[bool] = []
+    for change in changes:
+        path = change.path
+        if change.op == "remove":
+            out.append(device.get(path) is not MISSING)
+            continue
+        if change.area in ONE_SHOT_AREAS:
+            out.append(device.get(path) is MISSING)
+            continue
+        before = len(planner.changes)
+        parent = device.get(path[:-1]) if len(path) > 1 else MISSING
+        hashed = parent.get("passwordHash", MISSING) if isinstance(parent, dict) else MISSING
+        if path[-1] == "password" and is_secret_ref(change.after) and hashed is not MISSING:
+            planner.password(path, change.after, hashed)
+        else:
+            prune = _prunes(change.area, desired.get(change.area))
+            planner.diff(path, change.after, device.get(path), prune)
+        out.append(len(planner.changes) > before)
+    return out
+
+
 def secret_names(value: Any) -> set[str]:
     """Names of all secrets `value` references."""
-    if is_secret_ref(value):
-        return {str(value["secretRef"])}
+    found: set[str] = set()
+    _collect_secrets(value, found)
+    return found
+
+
+_CONTAINERS = (dict, list)
+
+
+def _collect_secrets(value: Any, found: set[str]) -> None:
     if isinstance(value, dict):
-        return set().union(*(secret_names(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(secret_names(v) for v in value))
-    return set()
+        if is_secret_ref(value):
+            found.add(str(value["secretRef"]))
+            return
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return
+    for child in children:  # scalars and references are handled here: no call for them
+        if isinstance(child, dict) and len(child) == 1 and "secretRef" in child:
+            found.add(str(child["secretRef"]))
+        elif isinstance(child, _CONTAINERS):
+            _collect_secrets(child, found)
 
 
 def rfc6902_patch(observed: Mapping[str, Any], changes: list[Change]) -> list[dict[str, Any]]:

@@ -14,13 +14,13 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.engine.change import Change, Plan, dotted_path
+from reconciler.engine.change import Change, Item, Plan, dotted_path
 from reconciler.engine.failpoint import failpoint
 from reconciler.engine.journal import Retention, reached_device
 
@@ -73,6 +73,28 @@ CREATE TABLE IF NOT EXISTS inventory (
 """
 
 
+class LazyInventory(Collection[tuple[str, str]]):
+    """The prune inventory, read on first use: a plan that prunes nothing never reads it."""
+
+    def __init__(self, read: Callable[[], Collection[tuple[str, str]]]) -> None:
+        self._read = read
+        self._items: Collection[tuple[str, str]] | None = None
+
+    def _loaded(self) -> Collection[tuple[str, str]]:
+        if self._items is None:
+            self._items = self._read()
+        return self._items
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._loaded()
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
 class LockedError(RuntimeError):
     """Another process holds the state directory."""
 
@@ -123,6 +145,10 @@ def _alive(pid: int | None) -> bool:
 
 class Store:
     """One SQLite database per state directory."""
+
+    _inventory: tuple[tuple[str, int, int], frozenset[tuple[str, str]]] | None = None
+    """The last inventory read, keyed by (device, data_version, this store's writes)."""
+    _inventory_writes = 0
 
     def __init__(self, state_dir: Path, retention: Retention | None = None) -> None:
         self.state_dir = state_dir
@@ -194,12 +220,13 @@ class Store:
 
     # -- journal -------------------------------------------------------------------
 
-    def begin(self, plan: Plan, source: str, document: dict[str, Any]) -> int:
-        """The apply and every planned change, in one transaction."""
+    def begin(self, plan: Plan, source: str, document: Mapping[str, Any] | str) -> int:
+        """The apply and every planned change, in one transaction. `document` may come
+        as JSON text already (a large spec serialises faster straight from its model)."""
         with self.transaction():
             return self._begin(plan, source, document)
 
-    def _begin(self, plan: Plan, source: str, document: dict[str, Any]) -> int:
+    def _begin(self, plan: Plan, source: str, document: Mapping[str, Any] | str) -> int:
         cur = self.db.execute(
             "INSERT INTO applies (device, backend, source, started_at, status, summary, plan,"
             " document, pid) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
@@ -210,7 +237,7 @@ class Store:
                 time.time(),
                 json.dumps(plan.summary),
                 json.dumps(plan.as_dict()),
-                json.dumps(document),
+                document if isinstance(document, str) else json.dumps(document),
                 os.getpid(),
             ),
         )
@@ -244,11 +271,14 @@ class Store:
     def finish(
         self, apply_id: int, status: str, observed_hash: str | None, error: str | None = None
     ) -> None:
-        self.db.execute(
-            "UPDATE applies SET status=?, finished_at=?, observed_hash=?, error=? WHERE id=?",
-            (status, time.time(), observed_hash, error, apply_id),
-        )
-        self.prune(apply_id)
+        """The apply's outcome and the retention's pruning, in one commit."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE applies SET status=?, finished_at=?, observed_hash=?, error=? WHERE id=?",
+                (status, time.time(), observed_hash, error, apply_id),
+            )
+            doomed = self._forget_old()
+        self._compact_now_and_then(apply_id, doomed)
 
     # -- reverts -------------------------------------------------------------------
 
@@ -318,24 +348,32 @@ class Store:
     def prune(self, apply_id: int) -> None:
         """Forget applies beyond the retention (never the newest applied one: rollback and
         `last good` need it); checkpoint and vacuum the file every so often."""
+        with self.transaction():
+            doomed = self._forget_old()
+        self._compact_now_and_then(apply_id, doomed)
+
+    def _forget_old(self) -> list[int]:
         keep = self.retention
         oldest = time.time() - keep.max_age_days * 86400
-        with self.transaction():
-            doomed = [
-                int(r[0])
-                for r in self.db.execute(
-                    "SELECT id FROM applies WHERE status != 'running' AND id NOT IN"
-                    " (SELECT id FROM applies ORDER BY id DESC LIMIT ?)"
-                    " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)"
-                    " UNION SELECT id FROM applies WHERE started_at < ? AND status != 'running'"
-                    " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)",
-                    (keep.max_applies, oldest),
-                )
-            ]
-            for table in ("changes", "reverts", "verified"):
-                self.db.executemany(f"DELETE FROM {table} WHERE apply_id=?", [(i,) for i in doomed])
-            self.db.executemany("DELETE FROM applies WHERE id=?", [(i,) for i in doomed])
-        if doomed and apply_id % keep.vacuum_every == 0:
+        doomed = [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT id FROM applies WHERE status != 'running' AND id NOT IN"
+                " (SELECT id FROM applies ORDER BY id DESC LIMIT ?)"
+                " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)"
+                " UNION SELECT id FROM applies WHERE started_at < ? AND status != 'running'"
+                " AND id != COALESCE((SELECT MAX(id) FROM applies WHERE status='applied'), 0)",
+                (keep.max_applies, oldest),
+            )
+        ]
+        for table in ("changes", "reverts", "verified"):
+            self.db.executemany(f"DELETE FROM {table} WHERE apply_id=?", [(i,) for i in doomed])
+        self.db.executemany("DELETE FROM applies WHERE id=?", [(i,) for i in doomed])
+        return doomed
+
+    def _compact_now_and_then(self, apply_id: int, doomed: list[int]) -> None:
+        # VACUUM cannot run inside a (caller's) transaction: skipped then, done at a later turn
+        if doomed and apply_id % self.retention.vacuum_every == 0 and not self.db.in_transaction:
             self.compact()
 
     def compact(self) -> None:
@@ -347,29 +385,36 @@ class Store:
     # -- inventory -----------------------------------------------------------------
 
     def inventory(self, device: str) -> set[tuple[str, str]]:
-        rows = self.db.execute(
-            "SELECT collection, name FROM inventory WHERE device=?", (device,)
-        ).fetchall()
-        return {(str(c), str(n)) for c, n in rows}
+        """(collection, name) of every item the reconciler created on `device`. Kept in
+        memory between calls until this store or another process writes the database
+        (SQLite's data_version), so re-planning a large device does not re-read it."""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        key = (device, version, self._inventory_writes)
+        if self._inventory is None or self._inventory[0] != key:
+            rows = self.db.execute(
+                "SELECT collection, name FROM inventory WHERE device=?", (device,)
+            ).fetchall()
+            self._inventory = (key, frozenset(rows))  # TEXT columns: (str, str) rows
+        return set(self._inventory[1])
 
-    def record_inventory(self, device: str, apply_id: int, change: Change) -> None:
+    def record_inventory(self, device: str, apply_id: int, changes: Iterable[Change]) -> None:
         """Named items the reconciler added are its to prune; removed ones are forgotten."""
-        if len(change.path) < 2:
-            return
-        collection, last = dotted_path(change.path[:-1]), change.path[-1]
-        name = getattr(last, "name", None)
-        if name is None:
-            return
-        if change.op == "add":
-            self.db.execute(
-                "INSERT OR IGNORE INTO inventory VALUES (?, ?, ?, ?, ?)",
-                (device, collection, name, apply_id, time.time()),
-            )
-        elif change.op == "remove":
-            self.db.execute(
-                "DELETE FROM inventory WHERE device=? AND collection=? AND name=?",
-                (device, collection, name),
-            )
+        now = time.time()
+        added: list[tuple[str, str, str, int, float]] = []
+        removed: list[tuple[str, str, str]] = []
+        for change in changes:
+            last = change.path[-1]
+            if len(change.path) < 2 or not isinstance(last, Item):
+                continue
+            if change.op == "add":
+                added.append((device, dotted_path(change.path[:-1]), last.name, apply_id, now))
+            elif change.op == "remove":
+                removed.append((device, dotted_path(change.path[:-1]), last.name))
+        self._inventory_writes += 1
+        self.db.executemany("INSERT OR IGNORE INTO inventory VALUES (?, ?, ?, ?, ?)", added)
+        self.db.executemany(
+            "DELETE FROM inventory WHERE device=? AND collection=? AND name=?", removed
+        )
 
     # -- reading -------------------------------------------------------------------
 

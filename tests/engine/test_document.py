@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from reconciler.engine.change import Change, Item
-from reconciler.engine.document import Editor, apply_changes, json_pointer
+from reconciler.engine.document import MISSING, Editor, apply_changes, json_pointer
 
 
 def _doc(n: int) -> dict[str, Any]:
@@ -43,3 +43,15 @@ def test_many_edits_on_one_list_keep_the_index_right() -> None:
     assert doc["firewall"]["inbound"][-1] == {"name": "x", "port": 1}
     assert json_pointer(doc, ("firewall", "inbound", Item("x"))) == "/firewall/inbound/9"
     assert json_pointer(doc, ("firewall", "inbound", Item("zz"))) == "/firewall/inbound/-"
+
+
+def test_lookups_find_the_first_item_of_a_name_before_and_after_the_list_is_indexed() -> None:
+    doc = _doc(5)
+    doc["firewall"]["inbound"].append({"name": "r1", "port": 99})  # a repeated name
+    editor = Editor(doc)
+    path = ("firewall", "inbound", Item("r1"), "port")
+    assert editor.get(path) == 1  # first lookup: a scan
+    assert editor.get(path) == 1  # then through the index
+    assert editor.get(("firewall", "inbound", Item("zz"))) is MISSING
+    editor.set(("firewall", "inbound", Item("new")), {"name": "new", "port": 7})
+    assert editor.get(("firewall", "inbound", Item("new"), "port")) == 7

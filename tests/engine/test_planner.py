@@ -8,10 +8,10 @@ from typing import Any
 import jsonpatch
 import pytest
 
-from reconciler.engine.change import Item
+from reconciler.engine.change import Change, Item
 from reconciler.engine.credentials import fingerprint, hash_password
 from reconciler.engine.document import apply_changes
-from reconciler.engine.planner import make_plan, plan_changes
+from reconciler.engine.planner import make_plan, plan_changes, unreported
 from reconciler.output import Painter, plan_text
 
 SECRETS = {"wifi": "psk-value-123", "pw": "Password-Value-1"}
@@ -229,3 +229,67 @@ def test_unmanaged_is_planned_next_to_the_fields_the_spec_writes() -> None:
 def test_an_empty_unmanaged_list_plans_nothing() -> None:
     desired = {"firewall": {"snat": True}}
     assert changes(desired, {"firewall": {"snat": True, "unmanaged": []}}) == []
+
+
+def test_each_secret_is_looked_up_once_per_plan() -> None:
+    looked: list[str] = []
+
+    def counting(name: str) -> str:
+        looked.append(name)
+        return SECRETS[name]
+
+    networks = [{"ssid": f"n{i}", "psk": {"secretRef": "wifi"}} for i in range(20)]
+    desired = {"network": {"wifi": {"wlan0": {"networks": networks}}}}
+    observed = copy.deepcopy(desired)
+    for net in observed["network"]["wifi"]["wlan0"]["networks"]:
+        net["psk"] = fingerprint(SECRETS["wifi"] if net["ssid"] != "n3" else "old")
+    [change] = plan_changes(desired, observed, secrets=counting)
+    assert change.dotted == "network.wifi.wlan0.networks"  # a plain list: one whole value
+    assert looked == ["wifi"]
+
+
+def test_a_literal_value_equal_on_both_sides_is_no_change_but_a_fingerprint_still_compares() -> (
+    None
+):
+    desired = {"files": [{"name": "/etc/a", "path": "/etc/a", "content": "hello"}]}
+    observed = {"files": [{"name": "/etc/a", "path": "/etc/a", "content": fingerprint("hello")}]}
+    assert changes(desired, observed) == []
+    observed["files"][0]["content"] = fingerprint("bye")
+    [change] = changes(desired, observed)
+    assert change.dotted == "files[/etc/a].content" and change.op == "replace"
+
+
+def _rules(*ports: int) -> list[dict[str, Any]]:
+    return [{"name": f"r{i}", "port": port, "protocol": "tcp"} for i, port in enumerate(ports)]
+
+
+def test_verifying_an_apply_finds_each_change_the_device_does_not_report() -> None:
+    desired = {
+        "firewall": {"inbound": _rules(22, 80, 443)},
+        "access": {"users": [{"name": "admin", "password": {"secretRef": "pw"}}]},
+        "operations": [{"name": "reboot-1", "action": "reboot"}],
+    }
+    before = {
+        "firewall": {"inbound": [*_rules(22, 8080), {"name": "gone", "port": 1}]},
+        "access": {"users": [{"name": "admin", "passwordHash": hash_password("old")}]},
+        "operations": [],
+    }
+    planned = changes(desired, before, inventory={("firewall.inbound", "gone")})
+    planned.append(Change(("firewall", "inbound", Item("gone")), "remove", {"name": "gone"}, None))
+    landed = copy.deepcopy(desired)
+    landed["access"]["users"][0] = {
+        "name": "admin",
+        "passwordHash": hash_password("Password-Value-1"),
+    }
+    missed = unreported(planned, landed, desired=desired, secrets=lookup)
+    assert missed == [False] * len(planned)
+
+    half = copy.deepcopy(before)  # the device kept everything as it was
+    missed = unreported(planned, half, desired=desired, secrets=lookup)
+    assert dict(zip([c.dotted for c in planned], missed, strict=True)) == {
+        "firewall.inbound[r1].port": True,
+        "firewall.inbound[r2]": True,
+        "access.users[admin].password": True,
+        "operations[reboot-1]": True,
+        "firewall.inbound[gone]": True,  # still there after its removal
+    }

@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from reconciler.drivers.sim.backend import SimBackend
 from reconciler.engine import planner
+from reconciler.engine.applier import apply_plan
 from reconciler.engine.credentials import hash_password
-from reconciler.engine.planner import plan_changes
+from reconciler.engine.planner import make_plan, plan_changes
+from reconciler.engine.store import Store
 from reconciler.engine.verified import KEY_FILE, RECORDS_FILE, VerifiedPasswords
 
 
@@ -66,3 +69,19 @@ def test_the_memo_holds_no_secret_and_is_private(tmp_path: Path) -> None:
     assert "Secret-One-1" not in records and hashed not in records
     for name in (KEY_FILE, RECORDS_FILE):
         assert (tmp_path / name).stat().st_mode & 0o077 == 0
+
+
+def test_a_password_the_apply_set_needs_no_crypt_on_the_next_plan(
+    tmp_path: Path, crypt_calls: list[str]
+) -> None:
+    state = tmp_path / "state"
+    backend, store = SimBackend.open(state, "UNO-2484G"), Store(state)
+    desired = {"access": {"users": [{"name": "op", "password": {"secretRef": "pw"}}]}}
+    secrets = {"pw": "Secret-One-1"}.__getitem__
+    plan = make_plan("dev", "sim", desired, backend.observe(), secrets=secrets)
+    result = apply_plan(plan, backend, store, desired=desired, source="test", secrets=secrets)
+    assert result.status == "applied"
+    assert len(crypt_calls) == 1  # the apply's own check that the device took it
+    memo = VerifiedPasswords(state)
+    assert plan_changes(desired, backend.observe(), secrets=secrets, passwords=memo) == []
+    assert len(crypt_calls) == 1

@@ -110,8 +110,8 @@ class SimAreaDriver:
         fault = self.backend.take_fault(self.area)
         if fault in ("once", "always"):
             raise DeviceFailed(f"injected fault: the simulated device failed to apply {self.area}")
-        new = self.backend.observe()  # read-modify-write on the device as it is now
-        editor = Editor(new)
+        new = dict(self.backend.current())  # read-modify-write on the device as it is now
+        editor = Editor(new, copy_on_write=True)  # copies only what the changes touch
         for change in changes:
             users = _in_users(change)
             if change.op == "remove":
@@ -140,18 +140,21 @@ class SimAreaDriver:
 
     def restore(self, snap: dict[str, Any]) -> None:
         with self.backend.exclusive():
-            self.backend.observe()
-            self.backend.state[self.area] = snap["state"]
+            self.backend.current()[self.area] = snap["state"]
             self.backend.save()
 
 
 class SimBackend:
     name = "sim"
 
-    def __init__(self, root: Path, profile: HardwareProfile, state: dict[str, Any]) -> None:
+    def __init__(
+        self, root: Path, profile: HardwareProfile, state: dict[str, Any], text: str | None = None
+    ) -> None:
         self.root = root
         self.profile = profile
         self.state = state
+        self._text = text
+        """The device file's text `state` was read from or written as (None: unknown)."""
         self.must_reach: tuple[str, ...] = ()
         """agent.mustReach of the spec being applied (operations.open_backend sets it)."""
 
@@ -170,7 +173,8 @@ class SimBackend:
         path = root / "device.json"
         try:
             if path.exists():
-                saved = json.loads(path.read_text())
+                text = path.read_text()
+                saved = json.loads(text)
                 if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
                     raise ValueError("not a simulated device document")
                 if model and saved.get("model") != model:
@@ -179,7 +183,7 @@ class SimBackend:
                         f"{state_dir} holds a simulated {saved.get('model')}, but the spec is "
                         f"for {article} {model}; use another --state-dir or `reconcile sim reset`"
                     )
-                return cls(root, _profile(str(saved.get("model"))), saved["state"])
+                return cls(root, _profile(str(saved.get("model"))), saved["state"], text)
             if not model:
                 raise OperationError(
                     f"no simulated device in {state_dir} yet: say which model (--model, or a spec)"
@@ -203,9 +207,11 @@ class SimBackend:
             os.close(fd)
 
     def save(self) -> None:
+        self._text = None  # until written: a failed write leaves `state` unknown
         # compact: the C encoder (an indent would take the pure-Python one, 10x slower)
         data = json.dumps({"model": self.profile.model, "state": self.state}, separators=(",", ":"))
         atomic_write(self.device_file, data.encode(), mode=0o600)
+        self._text = data
 
     def driver(self, area: str) -> SimAreaDriver | SimOperationsDriver:
         if area == "operations":
@@ -235,11 +241,19 @@ class SimBackend:
 
     def observe(self) -> dict[str, Any]:
         """The configuration areas, re-read from disk: another process may have changed
-        the device since this one opened it (level-based, like reading real hardware)."""
-        text = self.device_file.read_text()
-        self.state = json.loads(text)["state"]
-        fresh: dict[str, Any] = json.loads(text)["state"]  # parsing beats a deep copy
+        the device since this one opened it (level-based, like reading real hardware).
+        The caller owns the result (a fresh parse: cheaper than a deep copy)."""
+        fresh: dict[str, Any] = json.loads(self.device_file.read_text())["state"]
         return fresh
+
+    def current(self) -> dict[str, Any]:
+        """`state` as the device file holds it now, for a read-modify-write under
+        `exclusive()`: re-parsed only when the file changed since this backend last read or
+        wrote it (its text differs), so one change to a large device is not a full parse."""
+        text = self.device_file.read_text()
+        if text != self._text:
+            self.state, self._text = json.loads(text)["state"], text
+        return self.state
 
     def observe_all(self) -> dict[str, Any]:
         """Configuration plus read-only telemetry (for `observe`, tags and the API)."""
@@ -264,7 +278,7 @@ class SimBackend:
         changed path (before: its old value, if any) and names what the device cannot
         hold; nothing is written then."""
         with self.exclusive():
-            self.observe()
+            self.current()
             path = state_path(self.state, dotted)
             new = copy.deepcopy(self.state)
             try:

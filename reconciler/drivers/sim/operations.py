@@ -32,8 +32,7 @@ class SimOperationsDriver:
 
     def _save(self, record: Record) -> None:
         with self.backend.exclusive():
-            self.backend.observe()
-            self.backend.state["operations"] = record
+            self.backend.current()["operations"] = record
             self.backend.save()
 
     def _perform(self, op: dict[str, Any]) -> str:
