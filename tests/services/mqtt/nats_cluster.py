@@ -27,6 +27,9 @@ class NatsNode:
     mqtt_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
+    host: str = LOOPBACK
+    """Where it listens (what a Broker's `host` is to the MQTT helpers)."""
+
     @property
     def port(self) -> int:
         """The MQTT port (what a Broker's `port` is to the MQTT helpers)."""
