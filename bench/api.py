@@ -37,21 +37,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchkit import make_secrets
+
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "examples" / "full-featured.yaml"
 RECONCILE = REPO / ".venv" / "bin" / "reconcile"
-SECRETS = ["plant-a-wifi", "monitor-password", "operator-password", "mqtt-password"]
 ROUTES = ["/platform/api/hwmon", "/reconciler/api/status"]
 HOST = "127.0.0.1"
-
-
-def make_secrets(root: Path) -> Path:
-    d = root / "secrets"
-    d.mkdir(mode=0o700)
-    for name in SECRETS:
-        (d / name).write_text(f"bench-{name}-value\n")
-        (d / name).chmod(0o600)
-    return d
 
 
 def start_server(state: Path, secrets: Path) -> tuple[subprocess.Popen[str], int]:
@@ -262,7 +254,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        proc, port = start_server(root / "state", make_secrets(root))
+        proc, port = start_server(root / "state", make_secrets(root, SPEC))
         try:
             print(f"machine: {os.cpu_count()} CPUs; server pid {proc.pid} on {HOST}:{port}")
             try:

@@ -27,24 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchkit import make_secrets
+
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "examples" / "full-featured.yaml"
 RECONCILE = REPO / ".venv" / "bin" / "reconcile"
-SECRETS = [
-    "plant-a-wifi",
-    "monitor-password",
-    "operator-password",
-    "mqtt-password",
-]
-
-
-def make_secrets(root: Path) -> Path:
-    d = root / "secrets"
-    d.mkdir(mode=0o700)
-    for name in SECRETS:
-        (d / name).write_text(f"bench-{name}-value\n")
-        (d / name).chmod(0o600)
-    return d
 
 
 def cold_plan(state: Path, secrets: Path, runs: int = 10) -> tuple[list[float], list[float], int]:
@@ -304,7 +291,7 @@ def main() -> None:
         sys.exit("run `make test` or `make demo` first: .venv/bin/reconcile is missing")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        secrets = make_secrets(root)
+        secrets = make_secrets(root, SPEC, ["operator-password"])
         os.environ.pop("RECONCILER_FAILPOINT", None)
         cold, cold_cpu, rss_kb = cold_plan(root / "cold", secrets)
         warm = warm_plan(root / "warm", secrets)
