@@ -56,7 +56,8 @@ class StatusApi:
         self.cache = ReadCache(ttl=context.cache_seconds)
         self.backend_lock = threading.Lock()
         self.sync = SyncReader(context, self.backend_lock)
-        self.signer = TokenSigner(load_signing_key(context.state_dir), context.token_ttl)
+        self.signing = load_signing_key(context.state_dir, _device_name(context))
+        self.signer = TokenSigner(self.signing.private, context.token_ttl)
         self.auth = Authenticator(self._spec, context.secrets)
         self.requests = RequestCounter()
         self.mark = RequestMark(context.state_dir)
@@ -221,6 +222,12 @@ async def _send(
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await _send(send, 404, code_message(404, "no such route"))
+
+
+def _device_name(context: ApiContext) -> str:
+    """The certificate's common name: the spec's device name, "reconciler" without one."""
+    target = context.current_target()
+    return target.spec.metadata.name if target is not None else "reconciler"
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

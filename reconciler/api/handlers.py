@@ -190,6 +190,18 @@ class Handlers:
             raise QueryError("username and password must be strings")
         return await self._issue(request, user, password)
 
+    async def certificate(self, request: Request) -> Response:
+        """The public certificate of the token signing key (PEM), as the reference's
+        file download: clients verify ES256 tokens with it."""
+        headers = {
+            "Content-Description": "File Transfer",
+            "Content-Transfer-Encoding": "Binary",
+            "Content-Disposition": "attachment; filename=cert.pem.crt",
+        }
+        return Response(
+            self.api.signing.certificate_pem, media_type="application/octet-stream", headers=headers
+        )
+
     async def logout(self, request: Request) -> Response:
         token = bearer_token(request.scope, allow_query=False)
         claims = self.api.signer.verify(token) if token else None

@@ -62,6 +62,15 @@ OPERATIONS: tuple[Operation, ...] = (
         query=("m",),
     ),
     Operation(
+        "/auth/certificate",
+        "certificate",
+        "The PEM certificate of the ES256 key tokens are signed with (public: verify tokens).",
+        None,
+        public=True,
+        tag="auth",
+        media="application/octet-stream",
+    ),
+    Operation(
         "/auth/logout",
         "logout",
         "Revoke the token presented (if any) and clear the cookie.",
@@ -283,8 +292,6 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 NOT_SERVED: dict[str, str] = {
-    "/auth/certificate": "tokens are HS256-signed with a key that never leaves the device; "
-    "there is no certificate to hand out",
     "/platform/api/host/screenshot/{index}": "interactive (screenshots) stays out",
     "/platform/api/host/screenshot/{index}/file": "interactive (screenshots) stays out",
     "/platform/api/term/ws": "interactive (web terminal) stays out",

@@ -1,64 +1,83 @@
-"""JSON Web Tokens (HS256) for the status endpoint, with a signing key kept in the state dir.
+"""JSON Web Tokens (ES256) for the status endpoint, signed with a key kept in the state dir.
 
-Implemented with hmac/hashlib: the endpoint issues and checks only its own tokens, so the
-whole of JWT it needs is one algorithm, and a fixed header makes `alg` confusion
-impossible (a token whose header is not exactly ours is refused before any other check).
+ES256 (ECDSA P-256) so that clients can check a token with the public certificate the
+endpoint serves at GET /auth/certificate, as the portal reference implies. PyJWT encodes
+and verifies; only ES256 is accepted, which rules out `alg` confusion (`none`, HS256
+keyed with the public key). The signing key never leaves the device.
+
+A key file from an older version (HS256, STATE/api-signing.key) is left alone and unused:
+tokens it signed simply stop verifying, and users log in again.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
+import datetime
 import os
 import secrets
 import stat
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
 from reconciler.errors import OperationError
+from reconciler.fsutil import atomic_write
 
-KEY_FILE = "api-signing.key"
-KEY_BYTES = 32
+KEY_FILE = "api-signing-es256.key"
+CERT_FILE = "api-signing.crt"
+ALGORITHM = "ES256"
 ISSUER = "reconciler"
+CERT_DAYS = 3650
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+@dataclass(frozen=True)
+class SigningKey:
+    """The private key tokens are signed with and its self-signed certificate (PEM)."""
+
+    private: ec.EllipticCurvePrivateKey
+    certificate_pem: bytes
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _create_once(path: Path, data: bytes, mode: int) -> None:
+    """Write `path` atomically unless it exists: when two processes start at once, the
+    first one's file wins and both then read it (a rename would let the last one win)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        return
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
-HEADER = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-
-
-def load_signing_key(state_dir: Path) -> bytes:
-    """The key in STATE/api-signing.key, created (mode 0600) on first use.
-
-    A key readable by others is refused: anyone who can read it can mint tokens.
-    """
-    path = state_dir / KEY_FILE
+def _private_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """The key in `path`, created (mode 0600) on first use; a key readable by others is
+    refused: anyone who can read it can mint tokens."""
     if not path.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        tmp = state_dir / f".{KEY_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, secrets.token_hex(KEY_BYTES).encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)  # fails if another process created the key meanwhile
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        _create_once(path, pem, 0o600)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise OperationError(
@@ -66,12 +85,53 @@ def load_signing_key(state_dir: Path) -> bytes:
             f"run: chmod 600 {path}"
         )
     try:
-        key = bytes.fromhex(path.read_text().strip())
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except ValueError:
-        key = b""
-    if len(key) < 16:
+        loaded = None
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey) or loaded.curve.name != "secp256r1":
         raise OperationError(f"the API signing key {path} is damaged; delete it to make a new one")
-    return key
+    return loaded
+
+
+def _certificate(key: ec.EllipticCurvePrivateKey, common_name: str) -> bytes:
+    """A self-signed certificate for `key`, valid for CERT_DAYS from now."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or ISSUER)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _matches(pem: bytes, key: ec.EllipticCurvePrivateKey) -> bool:
+    try:
+        public = x509.load_pem_x509_certificate(pem).public_key()
+    except ValueError:
+        return False
+    return public == key.public_key()
+
+
+def load_signing_key(state_dir: Path, common_name: str = ISSUER) -> SigningKey:
+    """The key (STATE/api-signing-es256.key) and its certificate (STATE/api-signing.crt),
+    both made on first use; a certificate that is damaged or not for the key is remade."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    key = _private_key(state_dir / KEY_FILE)
+    cert_path = state_dir / CERT_FILE
+    if not cert_path.exists():
+        _create_once(cert_path, _certificate(key, common_name), 0o644)
+    pem = cert_path.read_bytes()
+    if not _matches(pem, key):
+        pem = _certificate(key, common_name)
+        atomic_write(cert_path, pem, mode=0o644)
+    return SigningKey(key, pem)
 
 
 @dataclass(frozen=True)
@@ -86,14 +146,12 @@ class Claims:
 class TokenSigner:
     """Issues and verifies tokens; remembers tokens revoked by logout until they expire."""
 
-    def __init__(self, key: bytes, ttl_seconds: float) -> None:
+    def __init__(self, key: ec.EllipticCurvePrivateKey, ttl_seconds: float) -> None:
         self._key = key
+        self._public = key.public_key()
         self.ttl = ttl_seconds
         self._revoked: dict[str, float] = {}
         self._lock = threading.Lock()
-
-    def _sign(self, signing_input: str) -> str:
-        return _b64(hmac.new(self._key, signing_input.encode("ascii"), hashlib.sha256).digest())
 
     def issue(self, subject: str, now: float | None = None) -> tuple[str, Claims]:
         now = time.time() if now is None else now
@@ -105,23 +163,23 @@ class TokenSigner:
             "exp": int(claims.expires),
             "jti": claims.token_id,
         }
-        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-        signing_input = f"{HEADER}.{body}"
-        return f"{signing_input}.{self._sign(signing_input)}", claims
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM), claims
 
     def verify(self, token: str, now: float | None = None) -> Claims | None:
         """The claims of a well-formed, correctly signed, unexpired, unrevoked token."""
-        header, _, rest = token.partition(".")
-        body, _, signature = rest.partition(".")
-        if header != HEADER or not body or not signature:
-            return None
-        if not hmac.compare_digest(self._sign(f"{header}.{body}"), signature):
-            return None
         try:
-            payload = json.loads(_unb64(body))
-        except (ValueError, binascii.Error):
-            return None
-        if not isinstance(payload, dict) or payload.get("iss") != ISSUER:
+            payload = jwt.decode(
+                token,
+                self._public,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={
+                    "require": ["iss", "sub", "exp", "jti"],
+                    "verify_exp": False,  # checked below, against the caller's `now`
+                    "verify_iat": False,
+                },
+            )
+        except jwt.InvalidTokenError:
             return None
         sub, exp, jti = payload.get("sub"), payload.get("exp"), payload.get("jti")
         if not isinstance(sub, str) or not isinstance(exp, int) or not isinstance(jti, str):

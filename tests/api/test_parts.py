@@ -7,6 +7,7 @@ import asyncio
 import threading
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from reconciler.api.accounts import Backoff, FailureTracker, LockPolicy, grants
 from reconciler.api.cache import ReadCache
@@ -34,12 +35,13 @@ def test_grants(permission: str, ok: bool) -> None:
 
 
 def test_token_round_trip_and_revocation() -> None:
-    signer = TokenSigner(b"k" * 32, ttl_seconds=60)
+    signer = TokenSigner(ec.generate_private_key(ec.SECP256R1()), ttl_seconds=60)
     token, claims = signer.issue("monitor", now=1000.0)
     assert signer.verify(token, now=1030.0) == claims
     assert signer.verify(token, now=1061.0) is None  # expired
     assert signer.verify(token + "x", now=1030.0) is None
-    assert TokenSigner(b"j" * 32, 60).verify(token, now=1030.0) is None
+    other = TokenSigner(ec.generate_private_key(ec.SECP256R1()), 60)
+    assert other.verify(token, now=1030.0) is None
     signer.revoke(claims)
     assert signer.verify(token, now=1030.0) is None
 
