@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from apikit import PASSWORDS, UNO, apply_spec, write_secrets
+from cryptography import x509
 from testkit import Result, reconcile_cmd, subprocess_env
 
 Start = Callable[..., tuple[subprocess.Popen[str], str]]
@@ -61,6 +63,8 @@ def test_serve_answers_and_stops_on_sigterm(server: Start, tmp_path: Path) -> No
         token = c.get("/auth/token", auth=("monitor", PASSWORDS["monitor"])).json()["token"]
         status = c.get("/reconciler/api/status", headers={"Authorization": f"Bearer {token}"})
         assert status.status_code == 200 and status.json()["syncState"] == "Synced"
+        cert = x509.load_pem_x509_certificate(c.get("/auth/certificate").content)
+        assert jwt.decode(token, cert.public_key(), algorithms=["ES256"])["sub"] == "monitor"
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
