@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -17,6 +17,7 @@ from reconciler.spec.firewall import FirewallSpec
 from reconciler.spec.gpio import GpioSpec
 from reconciler.spec.gps import GpsSpec
 from reconciler.spec.io import IoSpec
+from reconciler.spec.lazy import Lazy
 from reconciler.spec.leds import LedState
 from reconciler.spec.modbus import ModbusSpec
 from reconciler.spec.network import NetworkSpec
@@ -73,39 +74,39 @@ class Metadata(SpecModel):
 class Spec(SpecModel):
     """Desired state by area. Only what is written is managed."""
 
-    system: SystemSpec | None = None
-    network: NetworkSpec | None = None
-    firewall: FirewallSpec | None = None
-    access: AccessSpec | None = None
-    watchdog: WatchdogSpec | None = None
-    gpio: GpioSpec | None = None
+    system: Annotated[SystemSpec | None, Lazy()] = None
+    network: Annotated[NetworkSpec | None, Lazy()] = None
+    firewall: Annotated[FirewallSpec | None, Lazy()] = None
+    access: Annotated[AccessSpec | None, Lazy()] = None
+    watchdog: Annotated[WatchdogSpec | None, Lazy()] = None
+    gpio: Annotated[GpioSpec | None, Lazy()] = None
     leds: dict[int, LedState] | None = None
     """LED states by index (platform portal: /platform/api/perif/led)."""
     brightness: int | None = Field(default=None, ge=0, le=255)
     """Display brightness; the model's profile bounds it (UNO-2484G: 0..9)."""
-    io: IoSpec | None = None
-    serial: SerialSpec | None = None
-    modbus: ModbusSpec | None = None
-    cloud: CloudSpec | None = None
-    update: UpdateSpec | None = None
-    gps: GpsSpec | None = None
+    io: Annotated[IoSpec | None, Lazy()] = None
+    serial: Annotated[SerialSpec | None, Lazy()] = None
+    modbus: Annotated[ModbusSpec | None, Lazy()] = None
+    cloud: Annotated[CloudSpec | None, Lazy()] = None
+    update: Annotated[UpdateSpec | None, Lazy()] = None
+    gps: Annotated[GpsSpec | None, Lazy()] = None
     """GPS receiver mode and manual position, on models with a receiver."""
-    vpn: VpnSpec | None = None
+    vpn: Annotated[VpnSpec | None, Lazy()] = None
     """VPN clients (OpenVPN profiles by secretRef)."""
-    edge: EdgeSpec | None = None
+    edge: Annotated[EdgeSpec | None, Lazy()] = None
     """The gateway's app platform: edge functions, Azure IoT Edge, service accounts."""
     services: dict[ServiceName, ServiceState] | None = Field(
         default=None, json_schema_extra={"propertyNames": SERVICE_NAME_SCHEMA}
     )
     """Host services by name: running or stopped."""
-    files: list[ManagedFile] | None = None
+    files: Annotated[list[ManagedFile] | None, Lazy()] = None
     """Managed files by path: content inline, from the fleet repo or a secret; hashed."""
-    operations: list[Operation] | None = None
+    operations: Annotated[list[Operation] | None, Lazy()] = None
     """One-shot operations (reboot, shutdown, blink, restartService, command): each runs at
     most once per device per name, recorded on the device and in history."""
-    agent: AgentSpec | None = None
+    agent: Annotated[AgentSpec | None, Lazy()] = None
     """How the agent treats this device (policy, health checks); not device state."""
-    rollout: RolloutSpec | None = None
+    rollout: Annotated[RolloutSpec | None, Lazy()] = None
     """Rollout waves: when this device may take a new commit; not device state."""
 
 

@@ -66,6 +66,13 @@ def _fields_schema(schema: core_schema.CoreSchema) -> dict[str, Any]:
 class DocstringJsonSchema(GenerateJsonSchema):
     """A JSON Schema generator that describes fields by their attribute docstrings."""
 
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        """A lazily built area is titled as its own schema would be (reconciler.spec.lazy)."""
+        from reconciler.spec.lazy import lazy_inner
+
+        inner = lazy_inner(schema)
+        return super().field_title_should_be_set(schema if inner is None else inner)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._field_docs: dict[int, str] = {}
