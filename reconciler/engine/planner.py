@@ -141,10 +141,7 @@ class _Planner:
                 sub = have.get(key, MISSING)
                 if _plainly_equal(value, sub) or (top and key == PRUNE_KEY):
                     continue
-                if key == "password" and is_secret_ref(value) and "passwordHash" in have:
-                    self.password((*path, key), value, have["passwordHash"])
-                    continue
-                self.diff((*path, key), value, sub, prune)
+                self.field((*path, key), value, sub, have, prune)
             return
         named = is_named_list(want) or (want == [] and is_named_list(have))
         if named and (have is MISSING or have is None or isinstance(have, list)):
@@ -190,6 +187,15 @@ class _Planner:
         for item in want if isinstance(want, list) else []:
             if isinstance(item, dict) and item.get("name") not in done:
                 self.emit((*path, Item(item["name"])), item, MISSING, reason="not run yet")
+
+    def field(self, path: Path, want: Any, have: Any, parent: Any, prune: bool) -> None:
+        """One field of a mapping (`parent` is the device's): an account password given by
+        secret is checked against the device's crypt hash beside it, anything else diffed."""
+        hashed = parent.get("passwordHash", MISSING) if isinstance(parent, dict) else MISSING
+        if path[-1] == "password" and is_secret_ref(want) and hashed is not MISSING:
+            self.password(path, want, hashed)
+        else:
+            self.diff(path, want, have, prune)
 
     def password(self, path: Path, ref: Mapping[str, Any], hashed: Any) -> None:
         secret = self.secrets(str(ref["secretRef"]))
@@ -297,12 +303,8 @@ def unreported(
             continue
         before = len(planner.changes)
         parent = device.get(path[:-1]) if len(path) > 1 else MISSING
-        hashed = parent.get("passwordHash", MISSING) if isinstance(parent, dict) else MISSING
-        if path[-1] == "password" and is_secret_ref(change.after) and hashed is not MISSING:
-            planner.password(path, change.after, hashed)
-        else:
-            prune = _prunes(change.area, desired.get(change.area))
-            planner.diff(path, change.after, device.get(path), prune)
+        prune = _prunes(change.area, desired.get(change.area))
+        planner.field(path, change.after, device.get(path), parent, prune)
         out.append(len(planner.changes) > before)
     return out
 
