@@ -31,11 +31,11 @@ from reconciler.services.mqtt.azure import (
 from reconciler.services.mqtt.settings import (
     Settings,
     SettingsError,
+    SpecSecrets,
     StoreSettings,
     TlsSettings,
     WillSettings,
 )
-from reconciler.spec.base import SecretRef
 from reconciler.spec.cloud_clients import (
     AwsIotCore,
     AzureDevice,
@@ -57,21 +57,12 @@ AZURE_PORT, AZURE_WS_PORT, AZURE_WS_PATH = 8883, 443, "/$iothub/websocket"
 AZURE_TWIN_TOPIC = "$iothub/twin/PATCH/properties/reported/?$rid=1"
 
 
-class Resolver:
+class Resolver(SpecSecrets):
     """Secret look-ups that name the client's field when a secret is missing."""
 
     def __init__(self, client: CloudClient, secrets: Secrets) -> None:
-        self.path = f"cloud.clients[{client.name}].{client.kind}"
-        self.secrets = secrets
+        super().__init__(f"cloud.clients[{client.name}].{client.kind}", secrets)
         self.name = client.name
-
-    def __call__(self, ref: SecretRef | None, what: str) -> str | None:
-        if ref is None:
-            return None
-        try:
-            return self.secrets(ref.secret_ref)
-        except LookupError as exc:
-            raise SettingsError(f"{self.path}.{what}: {exc}") from None
 
     def tls(self, cert: Certificate | None, version: str, insecure: bool) -> TlsSettings:
         cert = cert or Certificate()

@@ -125,17 +125,26 @@ class Settings:
         return "/".join(p for p in (self.topic_prefix, "fleet", "sync") if p)
 
 
-def resolve(spec: MqttSpec, device: str, secrets: Callable[[str], str]) -> Settings:
-    """The settings for an enabled spec; SettingsError names the secret that is missing."""
+class SpecSecrets:
+    """Secret look-ups for one block of the spec at `path`: a missing secret is a
+    SettingsError that names the field asking for it."""
 
-    def secret(ref: SecretRef | None, what: str) -> str | None:
+    def __init__(self, path: str, secrets: Callable[[str], str]) -> None:
+        self.path = path
+        self.secrets = secrets
+
+    def __call__(self, ref: SecretRef | None, what: str) -> str | None:
         if ref is None:
             return None
         try:
-            return secrets(ref.secret_ref)
+            return self.secrets(ref.secret_ref)
         except LookupError as exc:
-            raise SettingsError(f"cloud.mqtt.{what}: {exc}") from None
+            raise SettingsError(f"{self.path}.{what}: {exc}") from None
 
+
+def resolve(spec: MqttSpec, device: str, secrets: Callable[[str], str]) -> Settings:
+    """The settings for an enabled spec; SettingsError names the secret that is missing."""
+    secret = SpecSecrets("cloud.mqtt", secrets)
     tls = None
     if spec.tls is not None and spec.tls.enabled:
         tls = TlsSettings(
