@@ -277,7 +277,7 @@ class ServedZone(SlaveZone):
 
 LogLevel = Literal["ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"]
 """The doc's log levels of the Modbus daemon (slave and master control)."""
-PROVIDER_NAME = r"^[\w\-.~]{1,128}$"
+PROVIDER_NAME = r"^[A-Za-z0-9_.~-]{1,128}$"
 
 
 class SlaveTcp(SpecModel):

@@ -82,6 +82,8 @@ def test_zone_tag_lists_are_checked(zone: str, token: str, path: str, fragment: 
          "spec.modbus.slave.tcp.keepAliveTime", "less than or equal to 99"),
         ("modbus:\n  slave:\n    tcp: {name: 'press 7'}\n", "'press 7'",
          "spec.modbus.slave.tcp.name", "should match pattern"),
+        ("modbus:\n  slave:\n    tcp: {name: pressé_7}\n", "pressé_7",
+         "spec.modbus.slave.tcp.name", "should match pattern"),  # the doc's ALPHA is ASCII
         ("modbus:\n  slave:\n    logLevel: VERBOSE\n", "VERBOSE",
          "spec.modbus.slave.logLevel", "'ALL', 'TRACE', 'DEBUG'"),
         ("modbus:\n  master:\n    loglevel: INFO\n", "loglevel",
