@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import io
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -493,7 +494,7 @@ def validate_device_document(doc: YamlDocument) -> tuple[DeviceSpec | None, list
     """Schema validation, then capability checks against the model's hardware profile."""
     # The first call imports pydantic and builds the spec models: tens of thousands of
     # objects that live as long as the process, which collections would only re-walk.
-    with fastyaml.gc_paused():
+    with fastyaml.gc_paused(lifelong="pydantic" not in sys.modules):
         from pydantic import ValidationError
 
         from reconciler.spec.capabilities import capability_problems

@@ -14,6 +14,7 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.cli.commands import COMMANDS, Command
+from reconciler.startup import skip_pydantic_plugin_discovery
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -76,6 +77,7 @@ def _err(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    skip_pydantic_plugin_discovery()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(only=_command_named(argv))
     args = parser.parse_args(argv)
