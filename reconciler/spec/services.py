@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, JsonValue, WithJsonSchema
+from pydantic import AfterValidator, WithJsonSchema
 
 ServiceState = Literal["running", "stopped"]
 
@@ -26,7 +26,7 @@ def _service_name(value: str) -> str:
     return value
 
 
-SERVICE_NAME_SCHEMA: dict[str, JsonValue] = {
+SERVICE_NAME_SCHEMA: dict[str, Any] = {
     "type": "string",
     "pattern": _UNIT.pattern,
     "maxLength": MAX_UNIT,
