@@ -7,8 +7,6 @@ held by the model's admin account. Every other role, `viewer` included, is decla
 `roles`.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import re

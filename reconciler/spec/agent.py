@@ -1,10 +1,8 @@
 """Settings for the agent itself (not device state): apply policy, health checks after an
 apply, and the targets a connectivity change must keep reachable. Never diffed."""
 
-from __future__ import annotations
-
 import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
@@ -51,7 +49,7 @@ class HealthCheck(SpecModel):
     timeout_seconds: float = Field(default=5, gt=0, le=300)
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> HealthCheck:
+    def _exactly_one(self) -> Self:
         kinds = [k for k in (self.command, self.tcp, self.http) if k is not None]
         if len(kinds) != 1:
             raise ValueError("a health check needs exactly one of command, tcp or http")

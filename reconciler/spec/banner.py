@@ -6,8 +6,6 @@ a system use notification (NIST AC-8) must be seen before logging in, which /etc
 (shown after login) is not.
 """
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from reconciler.spec.base import SpecModel

@@ -1,7 +1,5 @@
 """Shared model base and field types. YAML keys are camelCase; Python attributes snake_case."""
 
-from __future__ import annotations
-
 import ipaddress
 import re
 from typing import Annotated, Any

@@ -1,7 +1,5 @@
 """Checks that need the hardware profile or the whole document, located by YAML path."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 

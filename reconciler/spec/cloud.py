@@ -5,8 +5,6 @@ forward) and the platform portal's /edgehub/api/conncfg (enableTLS, overWebSocke
 skipCertVerify). The agent runs this uplink itself, so unset fields take the defaults below.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 

@@ -8,10 +8,8 @@ doc), the fields here are what the protocol itself needs, and the description sa
 Keys, certificates and connection strings are secret references, never values.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -259,7 +257,7 @@ class CloudClient(SpecModel):
     """Buffer while offline (doc: store and forward, in each of the four groups)."""
 
     @model_validator(mode="after")
-    def _one_kind(self) -> CloudClient:
+    def _one_kind(self) -> Self:
         given = [k for k in KINDS if getattr(self, _attr(k)) is not None]
         if len(given) != 1:
             which = ", ".join(given) if given else "none"

@@ -1,7 +1,5 @@
 """How a management host reaches a device for agentless reconciling (metadata.connection)."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """The root document: apiVersion/kind/metadata/spec, with one field per area."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator

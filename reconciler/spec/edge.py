@@ -7,8 +7,6 @@ unstated (a function's trigger/executable/expose, an account's add-on permission
 IoT Edge runtime objects) the spec does not invent them.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 from pydantic import Field

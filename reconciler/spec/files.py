@@ -6,11 +6,9 @@ loaded) or `secretRef` (resolved on the device, never printed). `ensure: absent`
 the file. Files the reconciler created and that are gone from the spec are pruned.
 """
 
-from __future__ import annotations
-
 import posixpath
 from collections.abc import Callable, Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
@@ -73,7 +71,7 @@ class ManagedFile(SpecModel):
     _loaded: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _one_content(self) -> ManagedFile:
+    def _one_content(self) -> Self:
         given = [k for k, v in self._sources().items() if v is not None]
         if self.ensure == "absent":
             if given or self.mode or self.owner or self.group:

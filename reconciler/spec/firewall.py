@@ -5,8 +5,6 @@ firewall-core-zone: source restrictions on the built-in host rules). Inbound is 
 allow-list, as on the gateway: a rule opens a port, nothing here closes one.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 from collections.abc import Iterator

@@ -1,9 +1,7 @@
 """GPIO pins by index: direction and, for outputs, the level to drive."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import model_validator
 
@@ -18,7 +16,7 @@ class GpioPin(SpecModel):
     """Output level; only valid for output pins (an input's level is read, not set)."""
 
     @model_validator(mode="after")
-    def _level_needs_output(self) -> GpioPin:
+    def _level_needs_output(self) -> Self:
         if self.level is not None and self.direction == "input":
             raise ValueError("an input pin cannot have a level; set direction: output")
         return self

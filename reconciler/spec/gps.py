@@ -5,8 +5,6 @@ gpsd (/etc/default/gpsd START_DAEMON and the gpsd service); gpsd has no fixed-po
 setting, so a manual `location` is reported unavailable there.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Literal
 

@@ -1,7 +1,5 @@
 """Walk model classes by YAML path: which keys are allowed where (for "did you mean")."""
 
-from __future__ import annotations
-
 import types
 from collections.abc import Sequence
 from typing import Annotated, Any, Union, get_args, get_origin

@@ -4,8 +4,6 @@ Channels start at 1, as in the doc. The doc's ON/OFF states are written on/off h
 LEDs and services; ON/OFF (any case) and YAML booleans are accepted and normalised.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 

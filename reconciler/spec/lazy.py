@@ -9,8 +9,6 @@ dumps go through the area's serializer with the caller's options, and the JSON S
 area's own, so the generated schemas do not change.
 """
 
-from __future__ import annotations
-
 import threading
 from typing import Any, cast
 

@@ -1,7 +1,5 @@
 """User LEDs by index."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Literal
 

@@ -1,8 +1,6 @@
 """Log retention: the gateway's system log and audit log settings (gateway doc: PUT
 /system/log and the audit service's "Set audit configuration")."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -8,13 +8,11 @@ Checks that need several fields or list items are in `document_problems`, so eac
 problem points at the exact field; tags are checked against the model in `tag_problems`.
 """
 
-from __future__ import annotations
-
 import difflib
 import math
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -156,7 +154,7 @@ class Scaling(SpecModel):
     point: PointScaling | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> Scaling:
+    def _exactly_one(self) -> Self:
         if (self.intercept is None) == (self.point is None):
             raise ValueError("give exactly one scaling function: intercept or point")
         return self
@@ -246,7 +244,7 @@ class SlaveZone(_Values, SpecModel):
             return len(self.tags) * WIDTH[self.value_type]
         return super().size
 
-    def served(self) -> list[ServedZone]:
+    def served(self) -> list["ServedZone"]:
         """The zone as the slave serves it: one part per tag, each with its own address."""
         skip = {"tags", "ref_tags", "tag", "address", "quantity", "name"}
         fields = {key: value for key, value in self if key not in skip}
@@ -405,7 +403,7 @@ class MasterDevice(SpecModel):
     """Requests to repeat."""
 
     @model_validator(mode="after")
-    def _one_transport(self) -> MasterDevice:
+    def _one_transport(self) -> Self:
         if (self.tcp is None) == (self.rtu is None):
             raise ValueError("give exactly one of tcp or rtu")
         return self

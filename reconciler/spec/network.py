@@ -6,8 +6,6 @@ addresses, gateways and DNS servers are IPv4. Cross-field checks live in
 `document_problems` so that each error points at the exact key that is wrong.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 from collections.abc import Iterator

@@ -8,10 +8,8 @@ for the maintenance window unless `window: false`; an update lock an application
 defers reboot, shutdown and restartService to a later pass.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -40,7 +38,7 @@ class Operation(SpecModel):
     """Wait for update.maintenanceWindow (default: true for reboot and shutdown)."""
 
     @model_validator(mode="after")
-    def _fields_of_action(self) -> Operation:
+    def _fields_of_action(self) -> Self:
         if self.action == "restartService" and self.service is None:
             raise ValueError("restartService needs `service` (the systemd service to restart)")
         if self.action != "restartService" and self.service is not None:

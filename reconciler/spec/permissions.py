@@ -7,8 +7,6 @@ command lines, which may carry secrets), `metrics` (the Prometheus metrics). Ver
 validate-time error with a did-you-mean, so `status:raed` cannot silently grant nothing.
 """
 
-from __future__ import annotations
-
 import difflib
 
 from reconciler.areas import AREA_NAMES

@@ -1,8 +1,6 @@
 """Platform switches of the gateway's system group: serial console, BIOS configuration,
 the discovery (provision) service and storage encryption."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 from pydantic import Field, field_validator

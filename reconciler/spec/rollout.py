@@ -7,8 +7,6 @@ commit only when every earlier wave reports, through the broker, at least `minHe
 its online devices Synced on that commit; without a broker, each wave waits `after`.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated
 

@@ -6,8 +6,6 @@ the program; this generator reads the source only when `reconcile schema` writes
 schemas, and gives the same result.
 """
 
-from __future__ import annotations
-
 import ast
 import inspect
 import textwrap

@@ -3,8 +3,6 @@
 Port ids are the doc's interface ids, starting at 1 (COM1 is port 1).
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 

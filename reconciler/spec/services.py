@@ -1,7 +1,5 @@
 """Host services the reconciler starts or stops (ssh, telnet, ...)."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal
 

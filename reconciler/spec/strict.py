@@ -2,8 +2,6 @@
 and `true` is not a number, whatever pydantic's lax mode would coerce. The JSON schema
 says the same (`type: boolean`, `type: integer`), so validate and editors agree."""
 
-from __future__ import annotations
-
 import functools
 import types
 from typing import Any, Literal, Union, get_args, get_origin

@@ -1,7 +1,5 @@
 """System identity: host name, description, time zone, NTP servers."""
 
-from __future__ import annotations
-
 import re
 from functools import cache
 from typing import Annotated

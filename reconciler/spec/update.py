@@ -5,8 +5,6 @@ The doc pairs a boolean with an expression (autoScan + autoScanExpression, enabl
 single key says both whether and when.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterator
 from typing import Annotated, Any

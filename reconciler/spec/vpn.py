@@ -8,8 +8,6 @@ compared by fingerprint. The doc's unit holds one profile; a Debian host runs on
 the model.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 from pydantic import Field

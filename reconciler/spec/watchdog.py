@@ -1,7 +1,5 @@
 """Hardware watchdog: enabled and timeout; the range comes from the model's profile."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 from pydantic import Field
