@@ -39,3 +39,18 @@ def test_description_up_to_512_characters() -> None:
 def test_description_is_one_line() -> None:
     result = one_problem('system: {description: "line 7\\nsecond line"}\n')
     result.at(0, 5, '"line 7', "spec.system.description", "one line of text")
+
+
+def test_a_time_zone_is_known_exactly_when_the_machine_lists_it() -> None:
+    """One zone file read per name, yet the same answer as zoneinfo's full listing: every
+    listed name passes; directories, data files and the posix/right trees do not."""
+    from zoneinfo import available_timezones
+
+    from reconciler.spec.system import _known_timezone
+
+    listed = available_timezones()
+    assert listed and all(_known_timezone(name) for name in listed)
+    unlisted = ["Europe", "Europe/", "zone.tab", "tzdata.zi", "posixrules", "right/UTC",
+                "posix/Europe/Berlin", "../etc/passwd", "/etc/localtime", "europe/berlin",
+                "Europe/Berlin ", "Europe//Berlin", "./Europe/Berlin", ""]  # fmt: skip
+    assert [n for n in unlisted if _known_timezone(n)] == []
