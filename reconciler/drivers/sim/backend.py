@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.areas import AREA_NAMES
-from reconciler.drivers import reach
 from reconciler.drivers.sim import rules
 from reconciler.drivers.sim.factory import factory_state
 from reconciler.drivers.sim.operations import SimOperationsDriver
@@ -234,6 +233,8 @@ class SimBackend:
 
     def unreachable(self, targets: Sequence[str], timeout: float) -> list[str]:
         """Probed from the host: the simulated device shares its network."""
+        from reconciler.drivers import reach  # sockets and threads: at apply time only
+
         return reach.unreachable(list(targets), timeout)
 
     def reopen(self) -> tuple[str, dict[str, Any]]:
