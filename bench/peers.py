@@ -5,7 +5,9 @@ Runs bench/peers/run.sh (the peers' harness, see bench/peers/RESULTS.md) with ou
 switched on: a generated fleet device with the same N+3 files in its `files` area, linux
 backend against the sandbox root (`--root`). Every row is verified first (changes the tool
 reported, and the files on disk checked by floor.py). Then prints the table with our wall
-time as a ratio of each peer's in the same run (below 1: we are faster).
+time as a ratio of each peer's in the same run (below 1: we are faster), and the cold
+`reconcile plan` of the full-featured spec (bench/plan.py's measure) as a ratio of
+`pyinfra --dry` at N=10 (issue 19's target: <= 0.33).
 
 The peers are installed by run.sh into their own venv (PEER_VENV, default /tmp/peer-venv)
 from PyPI, never into the project's. Ansible costs ~0.4 s per file per run, so it runs up to
@@ -79,6 +81,26 @@ def ratios_table(rows: dict[tuple[str, str, str], tuple[float, str, str]]) -> li
     return out
 
 
+def full_featured_plan(rows: dict[tuple[str, str, str], tuple[float, str, str]]) -> str:
+    """The cold `reconcile plan` of examples/full-featured.yaml (sim, steady state, as
+    bench/plan.py times it), right after the matrix, against `pyinfra --dry` at N=10."""
+    import statistics
+    import tempfile
+
+    from benchkit import make_secrets
+    from plan import SPEC, cold_plan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        secrets = make_secrets(Path(tmp), SPEC, ["operator-password"])
+        walls, _cpu, _rss = cold_plan(Path(tmp) / "state", secrets)
+    wall = statistics.median(walls)
+    line = f"cold `reconcile plan` of the full-featured spec (10 runs): median {wall:.3f} s"
+    dry = rows.get(("pyinfra", "10", "B"))
+    if dry is None or dry[2] != "ok":
+        return line + "; no verified `pyinfra --dry` N=10 row in this run to compare with"
+    return line + f" = {wall / dry[0]:.3f} x `pyinfra --dry` N=10 ({dry[0]:.3f} s)   target <= 0.33"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
@@ -91,7 +113,10 @@ def main() -> None:
     print(table.strip())
     print()
     print("Our wall time as a ratio of each peer's, same run (below 1: faster):")
-    print("\n".join(ratios_table(parse_rows(table))))
+    rows = parse_rows(table)
+    print("\n".join(ratios_table(rows)))
+    print()
+    print(full_featured_plan(rows))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import functools
 import io
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import fastyaml
 from reconciler.fastyaml import Unusual, scalar_value
+from reconciler.startup import spec_loading
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -492,9 +492,7 @@ def iter_yaml_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 def validate_device_document(doc: YamlDocument) -> tuple[DeviceSpec | None, list[Problem]]:
     """Schema validation, then capability checks against the model's hardware profile."""
-    # The first call imports pydantic and builds the spec models: tens of thousands of
-    # objects that live as long as the process, which collections would only re-walk.
-    with fastyaml.gc_paused(lifelong="pydantic" not in sys.modules):
+    with spec_loading():  # the first imports pydantic and builds the models: see startup
         from pydantic import ValidationError
 
         from reconciler.spec.capabilities import capability_problems

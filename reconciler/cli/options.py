@@ -151,8 +151,10 @@ def portal(args: argparse.Namespace) -> PortalOptions | None:
 
 def target(args: argparse.Namespace) -> Target:
     from reconciler.operations import load_target
+    from reconciler.startup import spec_loading
 
-    return load_target(args.file, args.fleet, args.device)
+    with spec_loading():  # the imports of a fleet's loader too (reconciler.startup)
+        return load_target(args.file, args.fleet, args.device)
 
 
 def has_target(args: argparse.Namespace) -> bool:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from reconciler.fastyaml import gc_paused
 from reconciler.fleet.documents import (
     DeviceHead,
     FleetRepo,
@@ -33,6 +32,7 @@ from reconciler.loader import (
     validation_problems,
 )
 from reconciler.spec.base import Loc
+from reconciler.startup import spec_loading
 
 if TYPE_CHECKING:
     from reconciler.spec.device import DeviceSpec, Metadata
@@ -93,7 +93,7 @@ def validate_rendered(merged: Merged, file: str) -> tuple[DeviceSpec | None, lis
     from reconciler.spec.device import DeviceSpec
 
     try:
-        with gc_paused():  # as the loader's validation: acyclic models, built once
+        with spec_loading():  # as the loader's validation
             spec = DeviceSpec.model_validate(merged.data)
     except ValidationError as exc:
         return None, validation_problems(exc, ProvenanceDocument(merged, file), DeviceSpec)
