@@ -86,3 +86,22 @@ def test_device_schema_rejects_what_the_models_reject(name: str) -> None:
     """A schema that accepted anything would pass the tests above; these must fail it."""
     validator = jsonschema.Draft202012Validator(_load("device.schema.json"))
     assert list(validator.iter_errors(_as_editor_sees_it(CORPUS / f"{name}.yaml")))
+
+
+def _patterns(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return found + [p for value in node.values() for p in _patterns(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _patterns(value)]
+    return []
+
+
+def test_patterns_spell_out_their_characters() -> None:
+    """The docs' alphabets are ASCII (ALPHA / DIGIT / ...). `\\w` and `\\d` are Unicode
+    classes: they let any script's letters through, and pydantic-core compiles each such
+    pattern into a large automaton on every cold start (the Modbus provider name's
+    `[\\w\\-.~]{1,128}` took 40 ms)."""
+    patterns = _patterns(_load("device.schema.json")) + _patterns(_load("fleet.schema.json"))
+    assert len(patterns) > 20
+    assert [p for p in patterns if any(c in p for c in ("\\w", "\\d", "\\W", "\\D"))] == []
