@@ -175,20 +175,21 @@ def compose(text: str) -> list[Any]:
 
 
 @contextlib.contextmanager
-def gc_paused(lifelong: bool = False) -> Iterator[None]:
+def gc_paused(freeze_after: bool = False) -> Iterator[None]:
     """No cyclic garbage collection while a document is read (or first validated): its
     nodes and data are acyclic, tens of thousands of them, and each collection would
     re-walk them all (the cost per item doubled from 1,000 to 4,000 items).
 
-    `lifelong`: what the region builds lives as long as the process (the first validation
-    imports pydantic and builds the models and their validators); it is frozen out of later
-    collections, the first of which would otherwise walk all of it (17 ms of a cold plan)."""
+    `freeze_after`: what the region builds lives as long as the process (the first load
+    imports pydantic and builds the models and their validators): every object alive at its
+    end is frozen out of later collections, the first of which would otherwise walk all of it
+    (17 ms of a cold plan). See reconciler.startup."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if lifelong:
+        if freeze_after:
             gc.freeze()
         if was_enabled:
             gc.enable()

@@ -26,6 +26,7 @@ def _plan_in_fresh_process(tmp_path: Path) -> dict:
         [sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True,
         env=subprocess_env(), cwd=tmp_path, timeout=120,
     )  # fmt: skip
+    assert done.stdout, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
 

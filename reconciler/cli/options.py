@@ -153,7 +153,7 @@ def target(args: argparse.Namespace) -> Target:
     from reconciler.operations import load_target
     from reconciler.startup import spec_loading
 
-    with spec_loading():  # the imports of a fleet's loader too (reconciler.startup)
+    with spec_loading():  # the loader's imports too: a fleet loader's bring in pydantic
         return load_target(args.file, args.fleet, args.device)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from testkit import one_problem, validate
 
@@ -46,11 +48,26 @@ def test_a_time_zone_is_known_exactly_when_the_machine_lists_it() -> None:
     listed name passes; directories, data files and the posix/right trees do not."""
     from zoneinfo import available_timezones
 
-    from reconciler.spec.system import _known_timezone
+    from reconciler.spec.system import _listed_zone
 
     listed = available_timezones()
-    assert listed and all(_known_timezone(name) for name in listed)
+    assert listed and all(_listed_zone(name) for name in listed)
     unlisted = ["Europe", "Europe/", "zone.tab", "tzdata.zi", "posixrules", "right/UTC",
                 "posix/Europe/Berlin", "../etc/passwd", "/etc/localtime", "europe/berlin",
                 "Europe/Berlin ", "Europe//Berlin", "./Europe/Berlin", ""]  # fmt: skip
-    assert [n for n in unlisted if _known_timezone(n)] == []
+    assert [n for n in unlisted if _listed_zone(n)] == []
+
+
+def test_a_damaged_zone_file_is_no_known_zone(tmp_path: Path) -> None:
+    """A zone file cut short is refused as unknown, not a crash inside validation."""
+    import zoneinfo
+
+    from reconciler.spec.system import _listed_zone
+
+    (tmp_path / "Plant").mkdir()
+    (tmp_path / "Plant" / "Cut").write_bytes(b"TZif2\0")
+    zoneinfo.reset_tzpath([str(tmp_path)])
+    try:
+        assert _listed_zone("Plant/Cut") is False
+    finally:
+        zoneinfo.reset_tzpath()
