@@ -175,22 +175,15 @@ def compose(text: str) -> list[Any]:
 
 
 @contextlib.contextmanager
-def gc_paused(freeze_after: bool = False) -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a document is read (or first validated): its
     nodes and data are acyclic, tens of thousands of them, and each collection would
-    re-walk them all (the cost per item doubled from 1,000 to 4,000 items).
-
-    `freeze_after`: what the region builds lives as long as the process (the first load
-    imports pydantic and builds the models and their validators): every object alive at its
-    end is frozen out of later collections, the first of which would otherwise walk all of it
-    (17 ms of a cold plan). See reconciler.startup."""
+    re-walk them all (the cost per item doubled from 1,000 to 4,000 items)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if freeze_after:
-            gc.freeze()
         if was_enabled:
             gc.enable()
 

@@ -20,6 +20,7 @@ none. A process that imported the real loader already keeps it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.machinery
 import sys
 import types
@@ -54,5 +55,9 @@ def spec_loading() -> Iterator[None]:
     leaves what it built frozen (see the module's docstring)."""
     global _first_load_started
     first, _first_load_started = not _first_load_started, True
-    with gc_paused(freeze_after=first):
-        yield
+    with gc_paused():
+        try:
+            yield
+        finally:
+            if first:  # before the collector is back on: its first pass would walk it all
+                gc.freeze()
